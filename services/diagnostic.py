@@ -1,0 +1,57 @@
+"""Diagnostic job types for smoke tests and benchmarks: noop and sleep."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+from pydantic import BaseModel, ConfigDict, Field
+
+from supervisor.jobtypes import JobContext
+
+
+class NoopPayload(BaseModel):
+    """Any object; it is ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class SleepPayload(BaseModel):
+    """How long to sleep, and whether to fail afterwards."""
+
+    model_config = ConfigDict(extra="forbid")
+    seconds: float = Field(0.0, ge=0, le=86400)
+    fail: bool = False
+
+
+class Noop:
+    """Does nothing; measures the runtime's own overhead."""
+
+    name = "noop"
+    payload_model = NoopPayload
+
+    async def run(self, ctx: JobContext, payload: NoopPayload) -> dict[str, Any] | None:
+        """Return at once."""
+        return None
+
+
+class Sleep:
+    """Sleeps, reporting progress each second, then succeeds or raises."""
+
+    name = "sleep"
+    payload_model = SleepPayload
+
+    async def run(self, ctx: JobContext, payload: SleepPayload) -> dict[str, Any] | None:
+        """Sleep `seconds`; raise if `fail`."""
+        remaining = payload.seconds
+        while remaining > 0:
+            step = min(1.0, remaining)
+            await anyio.sleep(step)
+            remaining -= step
+            await ctx.progress(round(payload.seconds - remaining, 3), payload.seconds)
+        if payload.fail:
+            raise RuntimeError(f"sleep job asked to fail after {payload.seconds:g}s")
+        return {"messages": f"slept {payload.seconds:g}s"}
+
+
+JOB_TYPES = (Noop(), Sleep())

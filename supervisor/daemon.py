@@ -1,0 +1,201 @@
+"""The composition root: open the clients, start the chosen services, own the signals."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable, Iterable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import asyncpg
+
+from supervisor.config import Config
+from supervisor.db import create_pool, resolve_dsn
+from supervisor.jobtypes import Registry
+from supervisor.lane import Lane, LaneSettings
+from supervisor.listener import Listener, WakeHub
+from supervisor.node import Node, Rescuer
+from supervisor.notify import Notifier, Watchdog
+from supervisor.store.jobs import JobStore
+from supervisor.store.migrate import migrate
+from supervisor.store.nodes import NodeStore
+from supervisor.supervise import RestartPolicy, supervise
+from supervisor.writer import StatusWriter
+
+log = logging.getLogger("supervisor.daemon")
+WRITER_DRAIN_SECONDS = 15.0  # after the services stop, how long pending writes may take
+RESCUE_LIMIT = 3  # runs lost to a dying process before a job is declared dead (poison pill)
+
+
+@dataclass
+class Runtime:
+    """Everything services are built from: settings, clients, stores, this process."""
+
+    config: Config
+    registry: Registry
+    dsn: str
+    pool: asyncpg.Pool
+    jobs: JobStore
+    nodes: NodeStore
+    hub: WakeHub
+    writer: StatusWriter
+    node: Node
+    clients: dict[str, Any] = field(default_factory=dict)
+    lanes: dict[str, Lane] = field(default_factory=dict)
+    draining: bool = False
+
+
+def _lane(rt: Runtime, name: str, workers: int) -> Lane:
+    c = rt.config
+    settings = LaneSettings(
+        name=name, workers=workers, queue_size=c.job_in_queue_size, batch=c.job_worker_batch,
+        poll_seconds=c.runner_poll_seconds, grace_seconds=c.shutdown_grace_seconds,
+        backoff=c.retry_backoff, clients=rt.clients,
+    )
+    lane = Lane(settings, store=rt.jobs, writer=rt.writer, registry=rt.registry,
+                node_id=rt.node.id, wake=rt.hub.events["open" if name == "first_time" else "retry"])
+    rt.lanes[name] = lane
+    rt.hub.cancel_handlers.append(lambda uuid: lane.pool.cancel(uuid) if lane.pool else False)
+    return lane
+
+
+def _rescuer(rt: Runtime) -> Rescuer:
+    c = rt.config
+    return Rescuer(rt.nodes, rt.hub, interval=c.rescue_interval_seconds,
+                   stale_seconds=c.node_stale_seconds, rescue_limit=RESCUE_LIMIT)
+
+
+# The services `supervisor run --only` can choose from, in start order.
+FACTORIES: dict[str, Callable[[Runtime], Any]] = {
+    "rescue": _rescuer,
+    "first_time": lambda rt: _lane(rt, "first_time", rt.config.parallel_jobs),
+    "retry": lambda rt: _lane(rt, "retry", 1),
+}
+
+
+def service_names() -> list[str]:
+    """Names accepted by `--only`."""
+    return list(FACTORIES)
+
+
+class Daemon:
+    """One process running a chosen set of services until a signal."""
+
+    def __init__(self, config: Config, registry: Registry, only: Iterable[str] | None = None):
+        self.config = config
+        self.registry = registry
+        self.only = list(only) if only else service_names()
+        unknown = [n for n in self.only if n not in FACTORIES]
+        if unknown:
+            raise ValueError(f"unknown service(s) {', '.join(unknown)}; choose from "
+                             + ", ".join(service_names()))
+        self.stopping = asyncio.Event()
+        self.notifier = Notifier()
+        self.runtime: Runtime | None = None
+        self.forced = False
+        self.started = asyncio.Event()
+
+    async def run(self) -> int:
+        """Run until stopped; the exit status for the process."""
+        async with AsyncExitStack() as stack:
+            rt = self.runtime = await self._open(stack)
+            await self._serve(rt)
+            await rt.node.stopped()
+        log.info("stopped", extra={"action": "stop", "forced": self.forced})
+        return 1 if self.forced else 0
+
+    async def _open(self, stack: AsyncExitStack) -> Runtime:
+        dsn = await resolve_dsn(self.config, stack)
+        pool = await create_pool(dsn, max_size=max(4, self.config.parallel_jobs + 4))
+        stack.push_async_callback(pool.close)
+        async with pool.acquire() as conn:
+            await migrate(conn)
+        jobs, nodes, hub = JobStore(pool), NodeStore(pool), WakeHub()
+        rt = Runtime(self.config, self.registry, dsn, pool, jobs, nodes, hub, StatusWriter(jobs),
+                     Node(nodes, self.only, self.config.node_heartbeat_seconds))
+        rt.node.info = lambda: self.figures(rt)
+        await rt.node.register()
+        return rt
+
+    async def _serve(self, rt: Runtime) -> None:
+        infra_stop, writer_stop = asyncio.Event(), asyncio.Event()
+        async with anyio.create_task_group() as infra:
+            infra.start_soon(self._signals, infra.cancel_scope)
+            await infra.start(Listener(rt.dsn, rt.hub).run, infra_stop)
+            await infra.start(rt.node.run, infra_stop)
+            async with anyio.create_task_group() as writing:
+                await writing.start(rt.writer.run, writer_stop)
+                await self._run_services(rt, infra)
+                writer_stop.set()
+                writing.cancel_scope.deadline = anyio.current_time() + WRITER_DRAIN_SECONDS
+            if rt.writer.pending():
+                log.error("could not write every job state before exit; the rescue loop will "
+                          "return those jobs", extra={"action": "drain_timeout",
+                                                      "pending": rt.writer.pending()})
+            infra_stop.set()
+            infra.cancel_scope.cancel()
+
+    async def _run_services(self, rt: Runtime, infra: anyio.abc.TaskGroup) -> None:
+        policy = RestartPolicy(self.config.restart_limit, self.config.restart_window_seconds)
+        async with anyio.create_task_group() as services:
+            for name in self.only:
+                service = FACTORIES[name](rt)
+                await services.start(supervise, name, service.run, self.stopping,
+                                     RestartPolicy(policy.limit, policy.window))
+            watchdog = Watchdog(self.notifier, lambda: self.healthy(rt),
+                                lambda: self.status_line(rt))
+            infra.start_soon(watchdog.run, self.stopping)
+            self.notifier.ready()
+            self.started.set()
+            log.info("started", extra={"action": "start", "services": ",".join(self.only),
+                                       "node": str(rt.node.id)})
+        rt.draining = True
+
+    async def _signals(self, scope: anyio.CancelScope) -> None:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for signum in signals:
+                if not self.stopping.is_set():
+                    self.request_stop(signal.Signals(signum).name)
+                else:
+                    log.warning("second signal: stopping now", extra={"action": "force_stop"})
+                    self.forced = True
+                    scope.cancel()
+                    return
+
+    def request_stop(self, why: str) -> None:
+        """Begin the graceful shutdown."""
+        log.info("shutting down", extra={"action": "shutdown", "reason": why,
+                                         "grace": self.config.shutdown_grace_seconds})
+        if self.runtime is not None:
+            self.runtime.draining = True
+        self.notifier.stopping()
+        self.stopping.set()
+
+    async def healthy(self, rt: Runtime) -> bool:
+        """The database answers (the services' liveness is the task group's business)."""
+        try:
+            with anyio.fail_after(5):
+                await rt.pool.fetchval("SELECT 1")
+            return True
+        except Exception:
+            return False
+
+    def figures(self, rt: Runtime) -> dict[str, Any]:
+        """Live numbers for the heartbeat row and `supervisor status`."""
+        return {
+            "queue_depth": {n: lane.depth() for n, lane in rt.lanes.items()},
+            "running": {n: lane.running() for n, lane in rt.lanes.items()},
+            "finished": rt.writer.finished_total,
+            "draining": rt.draining,
+        }
+
+    async def status_line(self, rt: Runtime) -> str:
+        """One line for `systemctl status`."""
+        f = self.figures(rt)
+        depth = sum(f["queue_depth"].values())
+        running = sum(f["running"].values())
+        return f"queued {depth}, running {running}, finished {f['finished']} since start"

@@ -1,0 +1,99 @@
+"""Connections to PostgreSQL: the configured DSN, or an embedded server in DATA_DIR."""
+
+from __future__ import annotations
+
+import json
+import logging
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import anyio
+import asyncpg
+
+from supervisor.config import Config, mask_dsn
+
+log = logging.getLogger("supervisor.db")
+
+
+class DatabaseUnavailable(RuntimeError):
+    """PostgreSQL cannot be reached; the message says where and how to fix it."""
+
+
+TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    ConnectionError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    TimeoutError,
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors that mean 'the database is away for now', worth waiting out."""
+    return isinstance(exc, TRANSIENT_DB_ERRORS)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for typ in ("json", "jsonb"):
+        await conn.set_type_codec(typ, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+def embedded_dsn(data_dir: str, stack: AsyncExitStack | None = None) -> str:
+    """Start (or reuse) the embedded PostgreSQL under DATA_DIR and return its DSN."""
+    import warnings
+
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (services, containers); harmless here.
+        warnings.simplefilter("ignore")
+        import pgserver  # imported late: only the embedded mode needs it
+
+    logging.getLogger("pgserver").setLevel(logging.WARNING)  # it narrates every pg_ctl call
+    pgdata = Path(data_dir).resolve() / "pgdata"
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    if stack is not None:
+        stack.callback(server.cleanup)
+    uri: str = server.get_uri()
+    return uri
+
+
+async def resolve_dsn(config: Config, stack: AsyncExitStack) -> str:
+    """The DSN to use: DATABASE_URL, or the embedded server started for this process."""
+    if config.database_url:
+        return str(config.database_url)
+    log.info("no DATABASE_URL: starting embedded PostgreSQL",
+             extra={"action": "embedded_pg", "data_dir": config.data_dir})
+    return await anyio.to_thread.run_sync(embedded_dsn, config.data_dir, stack)
+
+
+async def connect(dsn: str, **kwargs: Any) -> asyncpg.Connection:
+    """One connection with our codecs, or DatabaseUnavailable with a useful message."""
+    try:
+        conn = await asyncpg.connect(dsn, timeout=10, **kwargs)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        raise DatabaseUnavailable(_explain(dsn, exc)) from exc
+    await _init_connection(conn)
+    return conn
+
+
+async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+    """A connection pool with our codecs, or DatabaseUnavailable."""
+    try:
+        pool = await asyncpg.create_pool(
+            dsn, min_size=min_size, max_size=max_size, init=_init_connection, timeout=10,
+            command_timeout=60,
+        )
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        raise DatabaseUnavailable(_explain(dsn, exc)) from exc
+    assert pool is not None
+    return pool
+
+
+def _explain(dsn: str, exc: BaseException) -> str:
+    return (f"cannot connect to PostgreSQL at {mask_dsn(dsn)}: {exc}. Check that the server is "
+            "running and DATABASE_URL is right, or unset DATABASE_URL to use the embedded one.")

@@ -1,0 +1,135 @@
+"""The worker pool: N workers take jobs from a lane's queue and run their handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import anyio
+from anyio.abc import TaskStatus
+
+from supervisor.jobtypes import JobContext, Registry
+from supervisor.metrics import JOBS_FINISHED, PICKUP_SECONDS, RUN_SECONDS, RUNNING
+from supervisor.queue import JobQueue
+from supervisor.states import Status, after_failure
+from supervisor.store.jobs import Claimed, Finish, JobStore, Started
+from supervisor.writer import StatusWriter
+
+log = logging.getLogger("supervisor.pool")
+PROGRESS_EVERY = 1.0  # seconds between progress writes of one job
+
+
+class WorkerPool:
+    """Runs jobs until the queue is closed; running jobs can be interrupted or cancelled."""
+
+    def __init__(
+        self, lane: str, queue: JobQueue, size: int, *, registry: Registry, store: JobStore,
+        writer: StatusWriter, backoff: str, clients: dict[str, Any] | None = None,
+    ) -> None:
+        self.lane = lane
+        self.queue = queue
+        self.size = size
+        self.registry = registry
+        self.store = store
+        self.writer = writer
+        self.backoff = backoff
+        self.clients = clients or {}
+        self.running: dict[UUID, anyio.CancelScope] = {}
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Start the workers; returns when the queue is closed and every job has ended."""
+        async with anyio.create_task_group() as tg:
+            for _ in range(self.size):
+                tg.start_soon(self._worker)
+            task_status.started()
+
+    async def wait_idle(self) -> None:
+        """Return once no job is running."""
+        await self._idle.wait()
+
+    def interrupt_all(self) -> int:
+        """Interrupt every running job (shutdown past the grace period); they are released."""
+        for scope in self.running.values():
+            scope.cancel()
+        return len(self.running)
+
+    def cancel(self, uuid: UUID) -> bool:
+        """Stop one running job (a user cancelled it); its late result is fenced anyway."""
+        scope = self.running.get(uuid)
+        if scope is not None:
+            scope.cancel()
+        return scope is not None
+
+    async def _worker(self) -> None:
+        while (job := await self.queue.get()) is not None:
+            await self._execute(job)
+
+    async def _execute(self, job: Claimed) -> None:
+        started = datetime.now(UTC)
+        self.writer.started(Started(job.id, job.token, started))
+        if job.attempts == 0:
+            wait = (started - job.created_at).total_seconds()
+            PICKUP_SECONDS.labels(self.lane).observe(max(0.0, wait))
+        scope = anyio.CancelScope()
+        self.running[job.uuid] = scope
+        self._idle.clear()
+        RUNNING.labels(self.lane).inc()
+        outcome: tuple[dict[str, Any], str | None] | None = None
+        clock = time.perf_counter()
+        try:
+            with scope:
+                try:
+                    outcome = (await self._call(job), None)
+                except Exception as exc:
+                    outcome = ({}, f"attempt {job.attempts + 1}: {type(exc).__name__}: {exc}")
+        finally:
+            del self.running[job.uuid]
+            RUNNING.labels(self.lane).dec()
+            if not self.running:
+                self._idle.set()
+            if outcome is None:
+                # Interrupted (shutdown, cancel, or the lane crashing): back without an attempt.
+                self.writer.released(job.id, job.token)
+            else:
+                self._record(job, started, time.perf_counter() - clock, *outcome)
+
+    async def _call(self, job: Claimed) -> dict[str, Any]:
+        jt = self.registry.get(job.job_type)
+        payload = self.registry.parse(job.job_type, job.data)
+        ctx = JobContext(job.uuid, job.job_type, job.attempts + 1, self.clients,
+                         self._progress_reporter(job))
+        result = await jt.run(ctx, payload)
+        return dict(result or {})
+
+    def _record(self, job: Claimed, started: datetime, seconds: float,
+                response: dict[str, Any], error: str | None) -> None:
+        now = datetime.now(UTC)
+        status, run_after = Status.COMPLETED, None
+        if error is not None:
+            status, run_after = after_failure(job.attempts, job.retry_count, job.retry_interval,
+                                              now, self.backoff)
+            log.warning("job failed", extra={"action": "job_failed", "job": str(job.uuid),
+                                             "job_type": job.job_type, "error": error,
+                                             "next": status.value})
+        self.writer.finished(Finish(job.id, job.token, status.value, started, now, run_after,
+                                    response, error))
+        JOBS_FINISHED.labels(job.job_type, status.value).inc()
+        RUN_SECONDS.labels(job.job_type).observe(seconds)
+
+    def _progress_reporter(self, job: Claimed) -> Any:
+        last = 0.0
+
+        async def report(progress: dict[str, Any]) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if now - last >= PROGRESS_EVERY or progress.get("done") == progress.get("total"):
+                last = now
+                await self.store.set_progress(job.id, job.token, progress)
+
+        return report

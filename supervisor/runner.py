@@ -1,0 +1,98 @@
+"""A runner claims jobs into its lane's bounded queue: pushed by notifications, polled as fallback."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from uuid import UUID
+
+import anyio
+from anyio.abc import TaskStatus
+
+from supervisor.db import is_transient
+from supervisor.metrics import QUEUE_DEPTH
+from supervisor.queue import JobQueue
+from supervisor.store.jobs import JobStore
+from supervisor.waiting import Backoff, wait_any
+
+log = logging.getLogger("supervisor.runner")
+
+
+class Runner:
+    """Claims up to `batch` jobs per statement whenever its queue has room and work exists."""
+
+    def __init__(
+        self, lane: str, store: JobStore, queue: JobQueue, node_id: UUID, *, batch: int,
+        poll_seconds: float, wake: asyncio.Event,
+    ) -> None:
+        self.lane = lane
+        self.store = store
+        self.queue = queue
+        self.node_id = node_id
+        self.batch = batch
+        self.poll_seconds = poll_seconds
+        self.wake = wake
+        self.stopped = asyncio.Event()
+        self.claimed_total = 0
+
+    async def run(
+        self, stopping: asyncio.Event, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Claim until `stopping`; sets `stopped` when it will claim no more."""
+        task_status.started()
+        backoff = Backoff()
+        try:
+            while not stopping.is_set():
+                await wait_any(self.queue.room, stopping)
+                if stopping.is_set():
+                    break
+                self.wake.clear()
+                try:
+                    got, asked = await self.claim_once()
+                    backoff.reset()
+                except Exception as exc:
+                    if not is_transient(exc):
+                        raise
+                    delay = backoff.next()
+                    log.warning("cannot claim jobs, retrying", extra={
+                        "action": "claim_retry", "lane": self.lane, "error": str(exc),
+                        "delay": delay})
+                    await wait_any(stopping, timeout=delay)
+                    continue
+                if got < asked:
+                    await wait_any(self.wake, stopping, timeout=await self._idle_timeout())
+        finally:
+            self.stopped.set()
+
+    async def claim_once(self) -> tuple[int, int]:
+        """One claim statement for as many jobs as fit; returns (claimed, asked)."""
+        asked = min(self.queue.free(), self.batch)
+        if asked <= 0:
+            return 0, 0
+        # Shielded: if this task were cancelled after PostgreSQL committed the claim but before
+        # the rows arrived, the jobs would sit 'in_queue' under a live process and never run.
+        with anyio.CancelScope(shield=True):
+            jobs = await self.store.claim(self.lane, self.node_id, asked)
+        if jobs:
+            self.queue.put_many(jobs)
+            self.claimed_total += len(jobs)
+            QUEUE_DEPTH.labels(self.lane).set(len(self.queue))
+            log.debug("claimed jobs", extra={"action": "claim", "lane": self.lane,
+                                             "count": len(jobs)})
+        return len(jobs), asked
+
+    async def _idle_timeout(self) -> float:
+        """How long to sleep with nothing to claim: the poll interval, or less for a due retry."""
+        if self.lane != "retry":
+            return self.poll_seconds
+        try:
+            due = await self.store.next_retry_at()
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            return min(self.poll_seconds, 1.0)
+        if due is None:
+            return self.poll_seconds
+        wait = (due - datetime.now(UTC)).total_seconds()
+        return min(self.poll_seconds, max(wait, 0.01))

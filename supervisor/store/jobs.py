@@ -1,0 +1,179 @@
+"""The job store: the only code that talks SQL to the jobs and nodes tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from supervisor.store.sql import q
+
+
+@dataclass(slots=True)
+class Claimed:
+    """A job this process holds: enough to run it and to write its result back."""
+
+    id: int
+    uuid: UUID
+    job_type: str
+    data: dict[str, Any]
+    token: int
+    attempts: int
+    retry_count: int
+    retry_interval: int
+    created_at: datetime
+    lane: str
+
+
+@dataclass(slots=True)
+class Finish:
+    """The outcome of one run, as written back in a batch."""
+
+    id: int
+    token: int
+    status: str
+    started_at: datetime
+    finished_at: datetime
+    run_after: datetime | None
+    response: dict[str, Any]
+    error: str | None
+
+
+@dataclass(slots=True)
+class Started:
+    """A job a worker just began."""
+
+    id: int
+    token: int
+    started_at: datetime
+
+
+def job_dict(row: asyncpg.Record) -> dict[str, Any]:
+    """A job row as plain JSON-friendly values, in the Jobs API field names."""
+    out = dict(row)
+    out.pop("notified", None)
+    for key, value in out.items():
+        if isinstance(value, datetime):
+            out[key] = value.isoformat()
+        elif isinstance(value, UUID):
+            out[key] = str(value)
+    return out
+
+
+class JobStore:
+    """Job reads and writes over an asyncpg pool."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def create(
+        self,
+        job_type: str,
+        data: dict[str, Any],
+        *,
+        retry_count: int = 0,
+        retry_interval: int = 30,
+        run_after: datetime | None = None,
+    ) -> asyncpg.Record:
+        """Insert one open job (its INSERT trigger wakes the runners)."""
+        row: asyncpg.Record = await self.pool.fetchrow(
+            q("create_job"), job_type, data, retry_count, retry_interval, run_after
+        )
+        return row
+
+    async def create_many(
+        self, job_type: str, datas: Sequence[dict[str, Any]], retry_count: int = 0,
+        retry_interval: int = 30,
+    ) -> None:
+        """Insert many open jobs of one type in one statement."""
+        await self.pool.execute(q("create_jobs"), job_type, list(datas), retry_count,
+                                retry_interval)
+
+    async def claim(self, lane: str, node_id: UUID, limit: int) -> list[Claimed]:
+        """Take up to `limit` jobs for a lane ('first_time' or 'retry') in one statement."""
+        query = q("claim_open") if lane == "first_time" else q("claim_retry")
+        rows = await self.pool.fetch(query, node_id, limit)
+        return [
+            Claimed(r["id"], r["uuid"], r["job_type"], r["data"], r["token"], r["attempts"],
+                    r["retry_count"], r["retry_interval"], r["created_at"], lane)
+            for r in rows
+        ]
+
+    async def next_retry_at(self) -> datetime | None:
+        """When the earliest failed job becomes due."""
+        value: datetime | None = await self.pool.fetchval(q("next_retry_at"))
+        return value
+
+    async def write_batch(
+        self, started: Sequence[Started], finished: Sequence[Finish],
+        released: Sequence[tuple[int, int]],
+    ) -> tuple[int, set[int]]:
+        """Apply one group commit; returns (how many finished rows matched, fenced job ids)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            if started:
+                await conn.execute(q("mark_started"), [s.id for s in started],
+                                   [s.token for s in started], [s.started_at for s in started])
+            applied: set[int] = set()
+            if finished:
+                rows = await conn.fetch(q("finish_jobs"), *_finish_columns(finished))
+                applied = {r["id"] for r in rows}
+                if any(f.status == "failed" for f in finished):
+                    await conn.execute(q("notify_jobs"), "retry")
+            if released:
+                await conn.fetch(q("release_jobs"), [r[0] for r in released],
+                                 [r[1] for r in released])
+        fenced = {f.id for f in finished} - applied
+        return len(applied), fenced
+
+    async def set_progress(self, job_id: int, token: int, progress: dict[str, Any]) -> bool:
+        """Record progress of a running job; False if the job is no longer ours."""
+        status: str = await self.pool.execute(q("set_progress"), job_id, token, progress)
+        return status.endswith(" 1")
+
+    async def get(self, uuid: UUID) -> asyncpg.Record | None:
+        """One job by uuid."""
+        row: asyncpg.Record | None = await self.pool.fetchrow(q("get_job"), uuid)
+        return row
+
+    async def list(
+        self, *, statuses: Sequence[str] | None = None, job_type: str | None = None,
+        before_id: int | None = None, limit: int = 25,
+    ) -> list[asyncpg.Record]:
+        """Newest jobs first, filtered; `before_id` continues a previous page."""
+        rows: list[asyncpg.Record] = await self.pool.fetch(
+            q("list_jobs"), list(statuses) if statuses else None, job_type, before_id, limit
+        )
+        return rows
+
+    async def cancel(self, uuid: UUID) -> asyncpg.Record | None:
+        """Cancel a job that has not ended; None if it does not exist or has ended."""
+        row: asyncpg.Record | None = await self.pool.fetchrow(q("cancel_job"), uuid)
+        return row
+
+    async def retry_now(self, uuid: UUID) -> asyncpg.Record | None:
+        """Re-open a failed, dead or cancelled job at once."""
+        row: asyncpg.Record | None = await self.pool.fetchrow(q("retry_job_now"), uuid)
+        return row
+
+    async def counts(self) -> list[asyncpg.Record]:
+        """(job_type, status, n) for every pair present."""
+        rows: list[asyncpg.Record] = await self.pool.fetch(q("count_by_state"))
+        return rows
+
+    async def oldest_ready_age(self) -> float | None:
+        """Seconds the oldest claimable job has waited, or None."""
+        value = await self.pool.fetchval(q("oldest_ready_age"))
+        return None if value is None else float(value)
+
+
+def _finish_columns(finished: Sequence[Finish]) -> list[list[Any]]:
+    return [
+        [f.id for f in finished], [f.token for f in finished], [f.status for f in finished],
+        [f.started_at for f in finished], [f.finished_at for f in finished],
+        [f.run_after for f in finished], [f.response for f in finished],
+        [f.error for f in finished],
+    ]

@@ -1,0 +1,48 @@
+"""The process registry: who is alive, and rescuing what the dead left behind."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from supervisor.store.sql import q
+
+
+class NodeStore:
+    """Reads and writes of the nodes table, and the rescue statement."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def register(self, node_id: UUID, hostname: str, pid: int, roles: Sequence[str]) -> None:
+        """Record a starting process."""
+        await self.pool.execute(q("register_node"), node_id, hostname, pid, list(roles))
+
+    async def heartbeat(
+        self, node_id: UUID, hostname: str, pid: int, roles: Sequence[str], info: dict[str, Any]
+    ) -> None:
+        """Prove this process is alive, with a few live figures for `supervisor status`."""
+        await self.pool.execute(q("heartbeat_node"), node_id, hostname, pid, list(roles), info)
+
+    async def stop(self, node_id: UUID) -> None:
+        """Mark a process as cleanly stopped."""
+        await self.pool.execute(q("stop_node"), node_id)
+
+    async def list(self) -> list[asyncpg.Record]:
+        """Processes seen in the last day, newest first."""
+        rows: list[asyncpg.Record] = await self.pool.fetch(q("list_nodes"))
+        return rows
+
+    async def rescue(self, stale_seconds: float, rescue_limit: int) -> list[asyncpg.Record]:
+        """Return jobs held by processes that stopped heartbeating; rows of what moved."""
+        rows: list[asyncpg.Record] = await self.pool.fetch(
+            q("rescue_orphans"), float(stale_seconds), rescue_limit
+        )
+        return rows
+
+    async def prune(self) -> None:
+        """Forget processes gone for a week that hold nothing."""
+        await self.pool.execute(q("prune_nodes"))

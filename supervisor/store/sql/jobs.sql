@@ -1,0 +1,120 @@
+-- name: create_job
+INSERT INTO jobs (job_type, data, retry_count, retry_interval, run_after)
+VALUES ($1, $2, $3, $4, $5)
+RETURNING *;
+
+-- name: create_jobs
+INSERT INTO jobs (job_type, data, retry_count, retry_interval)
+SELECT $1, d, $3, $4 FROM unnest($2::jsonb[]) AS d;
+
+-- name: claim_open
+WITH picked AS (
+    SELECT id FROM jobs
+    WHERE status = 'open' AND (run_after IS NULL OR run_after <= now())
+    ORDER BY id
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE jobs j
+SET status = 'in_queue', node_id = $1, token = j.token + 1, updated_at = now()
+FROM picked WHERE j.id = picked.id
+RETURNING j.id, j.uuid, j.job_type, j.data, j.token, j.attempts, j.retry_count,
+          j.retry_interval, j.created_at, j.run_after;
+
+-- name: claim_retry
+WITH picked AS (
+    SELECT id FROM jobs
+    WHERE status = 'failed' AND run_after <= now()
+    ORDER BY run_after, id
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE jobs j
+SET status = 'retry_in_queued', node_id = $1, token = j.token + 1, updated_at = now()
+FROM picked WHERE j.id = picked.id
+RETURNING j.id, j.uuid, j.job_type, j.data, j.token, j.attempts, j.retry_count,
+          j.retry_interval, j.created_at, j.run_after;
+
+-- name: next_retry_at
+SELECT min(run_after) FROM jobs WHERE status = 'failed';
+
+-- name: mark_started
+UPDATE jobs j
+SET status = 'processing', started_at = u.started_at, finished_at = NULL, updated_at = now()
+FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[]) AS u(id, token, started_at)
+WHERE j.id = u.id AND j.token = u.token AND j.status IN ('in_queue', 'retry_in_queued');
+
+-- name: finish_jobs
+UPDATE jobs j
+SET status = u.status,
+    attempts = j.attempts + 1,
+    started_at = u.started_at,
+    finished_at = u.finished_at,
+    run_after = u.run_after,
+    progress = NULL,
+    job_response = CASE
+        WHEN u.error IS NULL THEN j.job_response || u.response
+        ELSE jsonb_set(j.job_response || u.response, '{runtime_errors}',
+                       coalesce(j.job_response -> 'runtime_errors', '[]'::jsonb)
+                       || jsonb_build_array(u.error))
+    END,
+    updated_at = now()
+FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], $5::timestamptz[],
+            $6::timestamptz[], $7::jsonb[], $8::text[])
+     AS u(id, token, status, started_at, finished_at, run_after, response, error)
+WHERE j.id = u.id AND j.token = u.token
+  AND j.status IN ('in_queue', 'retry_in_queued', 'processing')
+RETURNING j.id;
+
+-- name: release_jobs
+-- Hand back jobs this process took but did not finish, without using an attempt:
+-- a job that never failed goes back to 'open', a retry back to 'failed', due now.
+UPDATE jobs j
+SET status = CASE WHEN j.attempts = 0 THEN 'open' ELSE 'failed' END,
+    run_after = CASE WHEN j.attempts = 0 THEN NULL ELSE now() END,
+    node_id = NULL, started_at = NULL, progress = NULL, updated_at = now()
+FROM unnest($1::bigint[], $2::bigint[]) AS u(id, token)
+WHERE j.id = u.id AND j.token = u.token
+  AND j.status IN ('in_queue', 'retry_in_queued', 'processing')
+RETURNING j.id, pg_notify('supervisor_jobs', 'open');
+
+-- name: set_progress
+UPDATE jobs SET progress = $3, updated_at = now()
+WHERE id = $1 AND token = $2 AND status = 'processing';
+
+-- name: get_job
+SELECT * FROM jobs WHERE uuid = $1;
+
+-- name: list_jobs
+SELECT * FROM jobs
+WHERE ($1::text[] IS NULL OR status = ANY($1))
+  AND ($2::text IS NULL OR job_type = $2)
+  AND ($3::bigint IS NULL OR id < $3)
+ORDER BY id DESC
+LIMIT $4;
+
+-- name: cancel_job
+-- Bumping the token fences a runner that is still working on the job.
+UPDATE jobs
+SET status = 'cancelled', token = token + 1, run_after = NULL, finished_at = now(),
+    updated_at = now()
+WHERE uuid = $1 AND status IN ('open', 'in_queue', 'processing', 'failed', 'retry_in_queued')
+RETURNING *, pg_notify('supervisor_cancel', uuid::text) AS notified;
+
+-- name: retry_job_now
+-- A failed, dead or cancelled job becomes due again at once, with its attempts reset.
+UPDATE jobs
+SET status = 'open', attempts = 0, rescues = 0, run_after = NULL, node_id = NULL,
+    finished_at = NULL, updated_at = now()
+WHERE uuid = $1 AND status IN ('failed', 'dead', 'cancelled')
+RETURNING *, pg_notify('supervisor_jobs', 'open') AS notified;
+
+-- name: count_by_state
+SELECT job_type, status, count(*) AS n FROM jobs GROUP BY job_type, status;
+
+-- name: oldest_ready_age
+SELECT extract(epoch FROM now() - min(created_at)) FROM jobs
+WHERE status = 'open' AND (run_after IS NULL OR run_after <= now());
+
+-- name: notify_jobs
+SELECT pg_notify('supervisor_jobs', $1);
