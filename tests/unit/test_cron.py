@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,9 +21,11 @@ WARSAW = "Europe/Warsaw"
 NEW_YORK = "America/New_York"
 
 
-def utc(*args: int) -> datetime:
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, us: int = 0
+) -> datetime:
     """Build an aware UTC datetime."""
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+    return datetime(year, month, day, hour, minute, second, us, tzinfo=UTC)
 
 
 def local_times(fires: list[datetime], zone: str) -> list[str]:
@@ -375,7 +378,7 @@ def test_every_15_minutes_is_real_time_across_transitions(start: datetime) -> No
     fires = schedule.fires_between(start, start + timedelta(days=1), 200)
     assert len(fires) == 96
     assert fires[0] == start + timedelta(minutes=15)
-    assert all(b - a == timedelta(minutes=15) for a, b in zip(fires, fires[1:], strict=False))
+    assert all(b - a == timedelta(minutes=15) for a, b in pairwise(fires))
 
 
 # --- DST: America/New_York ----------------------------------------------------------------
