@@ -7,7 +7,7 @@ from typing import Any
 import anyio
 from pydantic import BaseModel, ConfigDict, Field
 
-from supervisor.jobtypes import JobContext
+from supervisor.jobtypes import JobContext, JobType
 
 
 class NoopPayload(BaseModel):
@@ -54,4 +54,4 @@ class Sleep:
         return {"messages": f"slept {payload.seconds:g}s"}
 
 
-JOB_TYPES = (Noop(), Sleep())
+JOB_TYPES: tuple[JobType, ...] = (Noop(), Sleep())

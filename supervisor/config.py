@@ -50,8 +50,8 @@ def _s(env: str, kind: type, default: Any, help: str, **kw: Any) -> Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    _s("DATABASE_URL", str, None, "PostgreSQL DSN; unset starts an embedded PostgreSQL in DATA_DIR"),
-    _s("DATA_DIR", str, "./data", "where the daemon keeps its files (embedded PostgreSQL, objects)"),
+    _s("DATABASE_URL", str, None, "PostgreSQL DSN; unset: an embedded PostgreSQL in DATA_DIR"),
+    _s("DATA_DIR", str, "./data", "where the daemon keeps files (embedded PostgreSQL, objects)"),
     _s("PARALLEL_JOBS", int, 4, "workers running first-time jobs at once", minimum=1),
     _s("JOB_IN_QUEUE_SIZE", int, 100, "most claimed jobs held in memory (backpressure)", minimum=1),
     _s("TICKER_INTERVAL_MINUTES", float, 5.0, "runner fallback poll interval, minutes",

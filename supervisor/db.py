@@ -48,14 +48,14 @@ def embedded_dsn(data_dir: str, stack: AsyncExitStack | None = None) -> str:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (services, containers); harmless here.
         warnings.simplefilter("ignore")
-        import pgserver  # imported late: only the embedded mode needs it
+        import pgserver  # type: ignore[attr-defined,unused-ignore]  # embedded mode only
 
     logging.getLogger("pgserver").setLevel(logging.WARNING)  # it narrates every pg_ctl call
     pgdata = Path(data_dir).resolve() / "pgdata"
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        server = pgserver.get_server(pgdata, cleanup_mode="stop")
+        server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
     if stack is not None:
         stack.callback(server.cleanup)
     uri: str = server.get_uri()
@@ -78,7 +78,7 @@ async def connect(dsn: str, **kwargs: Any) -> asyncpg.Connection:
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         raise DatabaseUnavailable(_explain(dsn, exc)) from exc
     await _init_connection(conn)
-    return conn
+    return conn  # type: ignore[no-any-return]
 
 
 async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:

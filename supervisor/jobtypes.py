@@ -28,7 +28,9 @@ class JobContext:
     clients: dict[str, Any] = field(default_factory=dict)
     report: Callable[[dict[str, Any]], Awaitable[None]] | None = None
 
-    async def progress(self, done: int, total: int | None = None, message: str = "") -> None:
+    async def progress(
+        self, done: float, total: float | None = None, message: str = ""
+    ) -> None:
         """Report progress of a long job (throttled by the worker)."""
         if self.report is not None:
             await self.report({"done": done, "total": total, "message": message})
@@ -37,8 +39,13 @@ class JobContext:
 class JobType(Protocol):
     """What every job type provides."""
 
-    name: str
-    payload_model: type[BaseModel]
+    @property
+    def name(self) -> str:
+        """Unique name jobs refer to in `job_type`."""
+
+    @property
+    def payload_model(self) -> type[BaseModel]:
+        """The pydantic model `job_data` must satisfy."""
 
     async def run(self, ctx: JobContext, payload: Any) -> dict[str, Any] | None:
         """Do the work; the returned dict is merged into job_response."""

@@ -58,7 +58,8 @@ class Listener:
         self.hub = hub
         self.notifications_work: bool | None = None
 
-    def _on_notify(self, _c: object, _pid: int, channel: str, payload: str) -> None:
+    def _on_notify(self, _c: Any, _pid: int, channel: str, payload: object) -> None:
+        payload = str(payload)
         if channel == CANCEL_CHANNEL:
             try:
                 self.hub.cancel(UUID(payload))

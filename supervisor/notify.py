@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -113,7 +114,7 @@ class Watchdog:
 
     async def run(
         self,
-        stopping: anyio.Event,
+        stopping: asyncio.Event,
         *,
         task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
     ) -> None:

@@ -1,4 +1,4 @@
-"""A runner claims jobs into its lane's bounded queue: pushed by notifications, polled as fallback."""
+"""A runner claims jobs into its lane's bounded queue, woken by notifications or by polling."""
 
 from __future__ import annotations
 

@@ -47,7 +47,9 @@ def run_async(fn: Callable[[], Awaitable[T]]) -> T:
 
 
 @asynccontextmanager
-async def open_pool(config: Config, *, apply_migrations: bool = True) -> AsyncIterator[asyncpg.Pool]:
+async def open_pool(
+    config: Config, *, apply_migrations: bool = True
+) -> AsyncIterator[asyncpg.Pool]:
     """A small pool on the configured (or embedded) database, schema up to date."""
     async with AsyncExitStack() as stack:
         dsn = await resolve_dsn(config, stack)

@@ -11,7 +11,7 @@ app = typer.Typer(help="Inspect and check the effective settings.", no_args_is_h
 
 
 @app.command("show")
-def show(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
+def show(as_json: bool = typer.Option(False, "--json", help="Print JSON, not a table.")) -> None:
     """Print every setting's effective value and where it came from (default, file, env)."""
     try:
         config = load_config()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -80,9 +81,10 @@ class JobStore:
         run_after: datetime | None = None,
     ) -> asyncpg.Record:
         """Insert one open job (its INSERT trigger wakes the runners)."""
-        row: asyncpg.Record = await self.pool.fetchrow(
+        row = await self.pool.fetchrow(
             q("create_job"), job_type, data, retry_count, retry_interval, run_after
         )
+        assert row is not None
         return row
 
     async def create_many(
@@ -142,9 +144,9 @@ class JobStore:
     async def list(
         self, *, statuses: Sequence[str] | None = None, job_type: str | None = None,
         before_id: int | None = None, limit: int = 25,
-    ) -> list[asyncpg.Record]:
+    ) -> builtins.list[asyncpg.Record]:
         """Newest jobs first, filtered; `before_id` continues a previous page."""
-        rows: list[asyncpg.Record] = await self.pool.fetch(
+        rows: builtins.list[asyncpg.Record] = await self.pool.fetch(
             q("list_jobs"), list(statuses) if statuses else None, job_type, before_id, limit
         )
         return rows
@@ -159,9 +161,9 @@ class JobStore:
         row: asyncpg.Record | None = await self.pool.fetchrow(q("retry_job_now"), uuid)
         return row
 
-    async def counts(self) -> list[asyncpg.Record]:
+    async def counts(self) -> builtins.list[asyncpg.Record]:
         """(job_type, status, n) for every pair present."""
-        rows: list[asyncpg.Record] = await self.pool.fetch(q("count_by_state"))
+        rows: builtins.list[asyncpg.Record] = await self.pool.fetch(q("count_by_state"))
         return rows
 
     async def oldest_ready_age(self) -> float | None:

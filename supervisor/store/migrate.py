@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from importlib import resources
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 log = logging.getLogger("supervisor.migrate")
 _FILE = re.compile(r"^(\d{4})_(\w+)\.sql$")
 # One lock id for the whole product, so concurrent starts migrate one at a time.
 _LOCK_ID = 7_415_202_611
+Conn = asyncpg.Connection | PoolConnectionProxy
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ def available() -> list[Migration]:
     return found
 
 
-async def applied(conn: asyncpg.Connection) -> set[int]:
+async def applied(conn: Conn) -> set[int]:
     """Versions already recorded in schema_migrations."""
     await conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -49,7 +51,7 @@ async def applied(conn: asyncpg.Connection) -> set[int]:
     return {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
 
 
-async def migrate(conn: asyncpg.Connection) -> list[Migration]:
+async def migrate(conn: Conn) -> list[Migration]:
     """Apply the pending migrations; returns what was applied."""
     done: list[Migration] = []
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_ID)

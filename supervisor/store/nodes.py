@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -36,9 +37,11 @@ class NodeStore:
         rows: list[asyncpg.Record] = await self.pool.fetch(q("list_nodes"))
         return rows
 
-    async def rescue(self, stale_seconds: float, rescue_limit: int) -> list[asyncpg.Record]:
+    async def rescue(
+        self, stale_seconds: float, rescue_limit: int
+    ) -> builtins.list[asyncpg.Record]:
         """Return jobs held by processes that stopped heartbeating; rows of what moved."""
-        rows: list[asyncpg.Record] = await self.pool.fetch(
+        rows: builtins.list[asyncpg.Record] = await self.pool.fetch(
             q("rescue_orphans"), float(stale_seconds), rescue_limit
         )
         return rows
