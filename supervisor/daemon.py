@@ -116,7 +116,8 @@ class Daemon:
             await migrate(conn)
         jobs, nodes, hub = JobStore(pool), NodeStore(pool), WakeHub()
         rt = Runtime(self.config, self.registry, dsn, pool, jobs, nodes, hub, StatusWriter(jobs),
-                     Node(nodes, self.only, self.config.node_heartbeat_seconds))
+                     Node(nodes, self.only, self.config.node_heartbeat_seconds),
+                     clients={"pool": pool, "config": self.config})
         rt.node.info = lambda: self.figures(rt)
         await rt.node.register()
         return rt

@@ -1,0 +1,148 @@
+"""The store's invariants on a real PostgreSQL: claiming, fencing, release and rescue."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import asyncpg
+
+from supervisor.store.jobs import Finish, JobStore, Started
+from supervisor.store.nodes import NodeStore
+
+
+async def test_concurrent_claims_never_share_a_job(store: JobStore, db_dsn: str) -> None:
+    await store.create_many("noop", [{"i": i} for i in range(1000)])
+    pools = [await asyncpg.create_pool(db_dsn, min_size=1, max_size=2) for _ in range(4)]
+    try:
+        claimers = [JobStore(p) for p in pools]
+
+        async def drain(s: JobStore) -> list[int]:
+            got: list[int] = []
+            while batch := await s.claim("first_time", uuid4(), 37):
+                got.extend(j.id for j in batch)
+            return got
+
+        results = await asyncio.gather(*(drain(s) for s in claimers))
+    finally:
+        for p in pools:
+            await p.close()
+    every = [i for r in results for i in r]
+    assert len(every) == 1000
+    assert len(set(every)) == 1000
+
+
+async def test_claim_bumps_token_and_marks_in_queue(store: JobStore) -> None:
+    job = await store.create("noop", {})
+    node = uuid4()
+    [claimed] = await store.claim("first_time", node, 10)
+    assert claimed.uuid == job["uuid"]
+    assert claimed.token == job["token"] + 1
+    row = await store.get(job["uuid"])
+    assert row is not None and row["status"] == "in_queue" and row["node_id"] == node
+
+
+async def test_stale_token_cannot_overwrite_a_rescued_job(store: JobStore, pool: asyncpg.Pool) -> None:
+    job = await store.create("noop", {})
+    dead, alive = uuid4(), uuid4()
+    nodes = NodeStore(pool)
+    await nodes.register(dead, "h", 1, ["first_time"])
+    await nodes.register(alive, "h", 2, ["first_time"])
+    [old] = await store.claim("first_time", dead, 1)
+    now = datetime.now(UTC)
+    await store.write_batch([Started(old.id, old.token, now)], [], [])
+    await pool.execute("UPDATE nodes SET heartbeat_at = now() - interval '1 hour' WHERE id = $1",
+                       dead)
+    rescued = await nodes.rescue(30, 3)
+    assert [(r["uuid"], r["status"]) for r in rescued] == [(job["uuid"], "open")]
+    [new] = await store.claim("first_time", alive, 1)
+    assert new.token > old.token
+    late = Finish(old.id, old.token, "completed", now, now, None, {"messages": "old"}, None)
+    applied, fenced = await store.write_batch([], [late], [])
+    assert (applied, fenced) == (0, {old.id})
+    fresh = Finish(new.id, new.token, "completed", now, now, None, {"messages": "new"}, None)
+    assert await store.write_batch([], [fresh], []) == (1, set())
+    row = await store.get(job["uuid"])
+    assert row is not None
+    assert row["status"] == "completed" and row["job_response"]["messages"] == "new"
+
+
+async def test_release_returns_jobs_without_using_an_attempt(store: JobStore) -> None:
+    first = await store.create("noop", {})
+    node = uuid4()
+    [claimed] = await store.claim("first_time", node, 1)
+    await store.write_batch([Started(claimed.id, claimed.token, datetime.now(UTC))], [], [])
+    await store.write_batch([], [], [(claimed.id, claimed.token)])
+    row = await store.get(first["uuid"])
+    assert row is not None
+    assert (row["status"], row["attempts"], row["node_id"]) == ("open", 0, None)
+
+
+async def test_failed_run_records_error_and_retry_release_goes_back_to_failed(
+    store: JobStore,
+) -> None:
+    job = await store.create("noop", {}, retry_count=2, retry_interval=0)
+    [c] = await store.claim("first_time", uuid4(), 1)
+    now = datetime.now(UTC)
+    err = Finish(c.id, c.token, "failed", now, now, now, {}, "attempt 1: boom")
+    await store.write_batch([], [err], [])
+    [r] = await store.claim("retry", uuid4(), 1)
+    assert r.attempts == 1
+    await store.write_batch([], [], [(r.id, r.token)])
+    row = await store.get(job["uuid"])
+    assert row is not None
+    assert row["status"] == "failed" and row["attempts"] == 1
+    assert row["job_response"]["runtime_errors"] == ["attempt 1: boom"]
+
+
+async def test_rescue_counts_lost_runs_and_kills_a_poison_pill(
+    store: JobStore, pool: asyncpg.Pool
+) -> None:
+    job = await store.create("noop", {})
+    nodes = NodeStore(pool)
+    for attempt in range(3):
+        node = uuid4()
+        await nodes.register(node, "h", 1, ["first_time"])
+        [c] = await store.claim("first_time", node, 1)
+        await store.write_batch([Started(c.id, c.token, datetime.now(UTC))], [], [])
+        await nodes.stop(node)  # a stopped node holds nothing: its jobs are orphans at once
+        [moved] = await nodes.rescue(30, 3)
+        assert moved["was_running"]
+        assert moved["status"] == ("dead" if attempt == 2 else "open")
+    row = await store.get(job["uuid"])
+    assert row is not None
+    assert row["rescues"] == 3 and len(row["job_response"]["runtime_errors"]) == 3
+
+
+async def test_rescue_leaves_jobs_of_live_nodes_alone(store: JobStore, pool: asyncpg.Pool) -> None:
+    await store.create("noop", {})
+    node = uuid4()
+    nodes = NodeStore(pool)
+    await nodes.register(node, "h", 1, ["first_time"])
+    await store.claim("first_time", node, 1)
+    assert await nodes.rescue(30, 3) == []
+
+
+async def test_cancel_fences_the_runner_and_retry_now_reopens(store: JobStore) -> None:
+    job = await store.create("noop", {})
+    [c] = await store.claim("first_time", uuid4(), 1)
+    cancelled = await store.cancel(job["uuid"])
+    assert cancelled is not None and cancelled["status"] == "cancelled"
+    now = datetime.now(UTC)
+    done = Finish(c.id, c.token, "completed", now, now, None, {}, None)
+    assert await store.write_batch([], [done], []) == (0, {c.id})
+    assert await store.cancel(job["uuid"]) is None
+    reopened = await store.retry_now(job["uuid"])
+    assert reopened is not None and reopened["status"] == "open"
+
+
+async def test_list_filters_and_pages(store: JobStore) -> None:
+    for i in range(5):
+        await store.create("noop" if i % 2 else "sleep", {"i": i})
+    page = await store.list(limit=2)
+    assert [r["data"]["i"] for r in page] == [4, 3]
+    nxt = await store.list(limit=2, before_id=page[-1]["id"])
+    assert [r["data"]["i"] for r in nxt] == [2, 1]
+    sleeps = await store.list(job_type="sleep", statuses=["open"])
+    assert [r["data"]["i"] for r in sleeps] == [4, 2, 0]
