@@ -30,3 +30,8 @@ RUNNING = Gauge("supervisor_jobs_running", "Jobs a worker is running now", ["lan
 SERVICE_RESTARTS = Counter(
     "supervisor_service_restarts_total", "Crashed services restarted", ["service"]
 )
+SCHEDULE_LATENESS = Histogram(
+    "supervisor_schedule_lateness_seconds",
+    "How long after its scheduled time a cron fire was inserted",
+    buckets=(0.01, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 86400),
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from supervisor.cli import config_cmd, db_cmd, job_cmd, run_cmd
+from supervisor.cli import apikey_cmd, config_cmd, db_cmd, job_cmd, run_cmd
 
 app = typer.Typer(
     name="supervisor",
@@ -20,6 +20,7 @@ run_cmd.register(app)
 app.add_typer(job_cmd.app, name="job")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(apikey_cmd.app, name="apikey")
 
 
 def main() -> None:
