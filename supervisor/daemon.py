@@ -18,6 +18,7 @@ from supervisor.db import create_pool, resolve_dsn
 from supervisor.jobtypes import Registry
 from supervisor.lane import Lane, LaneSettings
 from supervisor.listener import Listener, WakeHub
+from supervisor.metrics import QUEUE_DEPTH, RUNNING
 from supervisor.node import Node, Rescuer
 from supervisor.notify import Notifier, Watchdog
 from supervisor.store.jobs import JobStore
@@ -112,9 +113,11 @@ class Daemon:
         dsn = await resolve_dsn(self.config, stack)
         pool = await create_pool(dsn, max_size=max(4, self.config.parallel_jobs + 4))
         stack.push_async_callback(pool.close)
+        claim_pool = await create_pool(dsn, min_size=1, max_size=2, durable=False)
+        stack.push_async_callback(claim_pool.close)
         async with pool.acquire() as conn:
             await migrate(conn)
-        jobs, nodes, hub = JobStore(pool), NodeStore(pool), WakeHub()
+        jobs, nodes, hub = JobStore(pool, claim_pool), NodeStore(pool), WakeHub()
         rt = Runtime(self.config, self.registry, dsn, pool, jobs, nodes, hub, StatusWriter(jobs),
                      Node(nodes, self.only, self.config.node_heartbeat_seconds),
                      clients={"pool": pool, "config": self.config})
@@ -186,7 +189,10 @@ class Daemon:
             return False
 
     def figures(self, rt: Runtime) -> dict[str, Any]:
-        """Live numbers for the heartbeat row and `supervisor status`."""
+        """Live numbers for the heartbeat row, the gauges and `supervisor status`."""
+        for name, lane in rt.lanes.items():
+            QUEUE_DEPTH.labels(name).set(lane.depth())
+            RUNNING.labels(name).set(lane.running())
         return {
             "queue_depth": {n: lane.depth() for n, lane in rt.lanes.items()},
             "running": {n: lane.running() for n, lane in rt.lanes.items()},

@@ -81,12 +81,19 @@ async def connect(dsn: str, **kwargs: Any) -> asyncpg.Connection:
     return conn  # type: ignore[no-any-return]
 
 
-async def create_pool(dsn: str, *, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
-    """A connection pool with our codecs, or DatabaseUnavailable."""
+async def create_pool(
+    dsn: str, *, min_size: int = 2, max_size: int = 10, durable: bool = True
+) -> asyncpg.Pool:
+    """A connection pool with our codecs, or DatabaseUnavailable.
+
+    `durable=False` commits without waiting for the WAL flush: only for writes whose loss in a
+    PostgreSQL crash is harmless (a lost claim just leaves the job open to be claimed again).
+    """
+    settings = {} if durable else {"synchronous_commit": "off"}
     try:
         pool = await asyncpg.create_pool(
             dsn, min_size=min_size, max_size=max_size, init=_init_connection, timeout=10,
-            command_timeout=60,
+            command_timeout=60, server_settings=settings,
         )
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         raise DatabaseUnavailable(_explain(dsn, exc)) from exc

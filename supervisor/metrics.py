@@ -25,8 +25,10 @@ PICKUP_SECONDS = Histogram(
     ["lane"],
     buckets=(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 30, 300),
 )
-QUEUE_DEPTH = Gauge("supervisor_queue_depth", "Claimed jobs waiting in memory", ["lane"])
-RUNNING = Gauge("supervisor_jobs_running", "Jobs a worker is running now", ["lane"])
+QUEUE_DEPTH = Gauge(
+    "supervisor_queue_depth", "Claimed jobs waiting in memory (sampled each heartbeat)", ["lane"]
+)
+RUNNING = Gauge("supervisor_jobs_running", "Jobs running now (sampled each heartbeat)", ["lane"])
 SERVICE_RESTARTS = Counter(
     "supervisor_service_restarts_total", "Crashed services restarted", ["service"]
 )

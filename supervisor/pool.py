@@ -13,7 +13,7 @@ import anyio
 from anyio.abc import TaskStatus
 
 from supervisor.jobtypes import JobContext, Registry
-from supervisor.metrics import JOBS_FINISHED, PICKUP_SECONDS, RUN_SECONDS, RUNNING
+from supervisor.metrics import JOBS_FINISHED, PICKUP_SECONDS, RUN_SECONDS
 from supervisor.queue import JobQueue
 from supervisor.states import Status, after_failure
 from supervisor.store.jobs import Claimed, Finish, JobStore, Started
@@ -39,6 +39,9 @@ class WorkerPool:
         self.backoff = backoff
         self.clients = clients or {}
         self.running: dict[UUID, anyio.CancelScope] = {}
+        # Labelled metric children are looked up once: labels() per job costs more than a no-op job.
+        self._pickup = PICKUP_SECONDS.labels(lane)
+        self._per_type: dict[tuple[str, str], tuple[Any, Any]] = {}
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -75,11 +78,10 @@ class WorkerPool:
         self.writer.started(Started(job.id, job.token, started))
         if job.attempts == 0:
             wait = (started - job.created_at).total_seconds()
-            PICKUP_SECONDS.labels(self.lane).observe(max(0.0, wait))
+            self._pickup.observe(max(0.0, wait))
         scope = anyio.CancelScope()
         self.running[job.uuid] = scope
         self._idle.clear()
-        RUNNING.labels(self.lane).inc()
         outcome: tuple[dict[str, Any], str | None] | None = None
         clock = time.perf_counter()
         try:
@@ -90,7 +92,6 @@ class WorkerPool:
                     outcome = ({}, f"attempt {job.attempts + 1}: {type(exc).__name__}: {exc}")
         finally:
             del self.running[job.uuid]
-            RUNNING.labels(self.lane).dec()
             if not self.running:
                 self._idle.set()
             if outcome is None:
@@ -119,8 +120,16 @@ class WorkerPool:
                                              "next": status.value})
         self.writer.finished(Finish(job.id, job.token, status.value, started, now, run_after,
                                     response, error))
-        JOBS_FINISHED.labels(job.job_type, status.value).inc()
-        RUN_SECONDS.labels(job.job_type).observe(seconds)
+        finished, run_seconds = self._metrics(job.job_type, status.value)
+        finished.inc()
+        run_seconds.observe(seconds)
+
+    def _metrics(self, job_type: str, outcome: str) -> tuple[Any, Any]:
+        key = (job_type, outcome)
+        if key not in self._per_type:
+            self._per_type[key] = (JOBS_FINISHED.labels(job_type, outcome),
+                                   RUN_SECONDS.labels(job_type))
+        return self._per_type[key]
 
     def _progress_reporter(self, job: Claimed) -> Any:
         last = 0.0

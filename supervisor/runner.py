@@ -11,7 +11,6 @@ import anyio
 from anyio.abc import TaskStatus
 
 from supervisor.db import is_transient
-from supervisor.metrics import QUEUE_DEPTH
 from supervisor.queue import JobQueue
 from supervisor.store.jobs import JobStore
 from supervisor.waiting import Backoff, wait_any
@@ -77,7 +76,6 @@ class Runner:
         if jobs:
             self.queue.put_many(jobs)
             self.claimed_total += len(jobs)
-            QUEUE_DEPTH.labels(self.lane).set(len(self.queue))
             log.debug("claimed jobs", extra={"action": "claim", "lane": self.lane,
                                              "count": len(jobs)})
         return len(jobs), asked

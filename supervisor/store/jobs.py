@@ -68,8 +68,11 @@ def job_dict(row: asyncpg.Record) -> dict[str, Any]:
 class JobStore:
     """Job reads and writes over an asyncpg pool."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, claim_pool: asyncpg.Pool | None = None) -> None:
         self.pool = pool
+        # Claims may go through a pool that does not wait for the WAL flush (see db.create_pool):
+        # a claim lost in a database crash leaves the job open, and the token fences the rest.
+        self.claim_pool = claim_pool or pool
 
     async def create(
         self,
@@ -98,7 +101,7 @@ class JobStore:
     async def claim(self, lane: str, node_id: UUID, limit: int) -> list[Claimed]:
         """Take up to `limit` jobs for a lane ('first_time' or 'retry') in one statement."""
         query = q("claim_open") if lane == "first_time" else q("claim_retry")
-        rows = await self.pool.fetch(query, node_id, limit)
+        rows = await self.claim_pool.fetch(query, node_id, limit)
         return [
             Claimed(r["id"], r["uuid"], r["job_type"], r["data"], r["token"], r["attempts"],
                     r["retry_count"], r["retry_interval"], r["created_at"], lane)

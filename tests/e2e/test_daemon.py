@@ -141,7 +141,7 @@ async def test_two_daemons_never_run_a_job_twice(
     b = Proc(db_dsn, tmp_path / "b.log")
     procs.extend([a, b])
     await anyio.sleep(1.5)
-    for start in range(0, JOBS, 100):
+    for _ in range(0, JOBS, 100):
         await store.create_many("record", [{"seconds": 0.002} for _ in range(100)])
         await anyio.sleep(0.02)
     await eventually(lambda: _done(pool), timeout=120, what="every job completed")

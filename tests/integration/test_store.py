@@ -43,7 +43,9 @@ async def test_claim_bumps_token_and_marks_in_queue(store: JobStore) -> None:
     assert row is not None and row["status"] == "in_queue" and row["node_id"] == node
 
 
-async def test_stale_token_cannot_overwrite_a_rescued_job(store: JobStore, pool: asyncpg.Pool) -> None:
+async def test_stale_token_cannot_overwrite_a_rescued_job(
+    store: JobStore, pool: asyncpg.Pool
+) -> None:
     job = await store.create("noop", {})
     dead, alive = uuid4(), uuid4()
     nodes = NodeStore(pool)

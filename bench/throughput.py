@@ -1,0 +1,149 @@
+"""Throughput and pickup latency of the daemon's own runner and pool, beside a bare asyncpg loop.
+
+    python bench/throughput.py [--jobs 20000] [--rounds 3]
+
+Uses DATABASE_URL (default: the local server) to create scratch databases, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import time
+from pathlib import Path
+
+import asyncpg
+
+from bench.common import median, percentile, row, scratch_database
+from services import build_registry
+from supervisor.config import load_config
+from supervisor.daemon import Daemon
+from supervisor.db import create_pool
+from supervisor.store.jobs import JobStore
+
+PEER_NOTES = "PgQueuer 1.6 ~9,000/s (1 proc); bare loop ~45,000/s"
+
+
+async def enqueue(store: JobStore, jobs: int) -> float:
+    """Insert `jobs` noop jobs in batches of 1,000; jobs/s."""
+    start = time.perf_counter()
+    for offset in range(0, jobs, 1000):
+        await store.create_many("noop", [{} for _ in range(min(1000, jobs - offset))])
+    return jobs / (time.perf_counter() - start)
+
+
+async def single_creates(store: JobStore, jobs: int, clients: int = 8) -> float:
+    """One INSERT per job from `clients` concurrent callers; jobs/s."""
+    async def client(n: int) -> None:
+        for _ in range(n):
+            await store.create("noop", {})
+
+    start = time.perf_counter()
+    await asyncio.gather(*(client(jobs // clients) for _ in range(clients)))
+    return jobs / (time.perf_counter() - start)
+
+
+def _daemon(dsn: str, **values: object) -> Daemon:
+    config = load_config(env={}, path=Path("/nonexistent")).with_overrides(
+        database_url=dsn, job_worker_poll_ms=1000, **values)
+    return Daemon(config, build_registry(), only=["first_time"])
+
+
+async def drain(dsn: str, jobs: int, **values: object) -> tuple[float, float]:
+    """Enqueue then drain `jobs` with the daemon's first_time lane; (enqueue/s, drain/s)."""
+    async with scratch_database() as db:
+        pool = await create_pool(db, max_size=4)
+        store = JobStore(pool)
+        enq = await enqueue(store, jobs)
+        daemon = _daemon(db, **values)
+        task = asyncio.create_task(daemon.run())
+        await daemon.started.wait()
+        start = time.perf_counter()
+        assert daemon.runtime is not None
+        while daemon.runtime.writer.finished_total < jobs:
+            await asyncio.sleep(0.002)
+        rate = jobs / (time.perf_counter() - start)
+        daemon.request_stop("bench done")
+        await task
+        done = await pool.fetchval("SELECT count(*) FROM jobs WHERE status = 'completed'")
+        assert done == jobs, f"only {done} of {jobs} completed"
+        await pool.close()
+    return enq, rate
+
+
+async def pickup(samples: int, per_second: float) -> list[float]:
+    """Create one job at a time at `per_second`; ms from commit to a worker starting it."""
+    async with scratch_database() as db:
+        pool = await create_pool(db, max_size=2)
+        store = JobStore(pool)
+        daemon = _daemon(db)
+        task = asyncio.create_task(daemon.run())
+        await daemon.started.wait()
+        for _ in range(samples):
+            await store.create("noop", {})
+            await asyncio.sleep(1 / per_second)
+        while daemon.runtime and daemon.runtime.writer.finished_total < samples:
+            await asyncio.sleep(0.01)
+        daemon.request_stop("bench done")
+        await task
+        waits = await pool.fetch(
+            "SELECT extract(epoch FROM started_at - created_at) * 1000 AS ms FROM jobs")
+        await pool.close()
+    return [float(r["ms"]) for r in waits]
+
+
+async def bare_loop(jobs: int) -> float:
+    """A bare asyncpg SKIP LOCKED loop on a scratch table: claim 100, complete in one statement."""
+    async with scratch_database() as db:
+        conn = await asyncpg.connect(db)
+        await conn.execute("CREATE TABLE q (id bigserial PRIMARY KEY, status text NOT NULL)")
+        await conn.execute("CREATE INDEX q_open ON q (id) WHERE status = 'open'")
+        await conn.execute("INSERT INTO q (status) SELECT 'open' FROM generate_series(1, $1)", jobs)
+        claim = await conn.prepare(
+            "UPDATE q SET status = 'running' WHERE id IN (SELECT id FROM q WHERE status = 'open' "
+            "ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED) RETURNING id")
+        done = await conn.prepare("UPDATE q SET status = 'done' WHERE id = ANY($1::bigint[])")
+        start = time.perf_counter()
+        while ids := [r["id"] for r in await claim.fetch()]:
+            await done.fetch(ids)
+        rate = jobs / (time.perf_counter() - start)
+        await conn.close()
+    return rate
+
+
+async def main(jobs: int, rounds: int) -> None:
+    """Run every measurement `rounds` times and print medians beside the baselines."""
+    logging.disable(logging.WARNING)
+    enq, drained, tuned, bare = [], [], [], []
+    for _ in range(rounds):
+        e, d = await drain("", jobs)
+        enq.append(e)
+        drained.append(d)
+        tuned.append((await drain("", jobs, job_in_queue_size=1000, parallel_jobs=8))[1])
+        bare.append(await bare_loop(jobs))
+    async with scratch_database() as db:
+        pool = await create_pool(db, max_size=8)
+        singles = await single_creates(JobStore(pool), 2000)
+        await pool.close()
+    lat = await pickup(200, 20)
+    print(f"supervisor throughput bench: {jobs} no-op jobs, median of {rounds} round(s)")
+    print(row("measure", "supervisor", "baseline", "target / note"))
+    print(row("enqueue, batches of 1,000 (jobs/s)", f"{median(enq):,.0f}"))
+    print(row("enqueue, single INSERTs x8 clients (jobs/s)", f"{singles:,.0f}"))
+    print(row("drain, defaults: 4 workers, queue 100 (jobs/s)", f"{median(drained):,.0f}",
+              f"{median(bare):,.0f} bare", f">= 15,000; {PEER_NOTES}"))
+    print(row("drain, 8 workers, queue 1,000 (jobs/s)", f"{median(tuned):,.0f}",
+              f"{median(bare):,.0f} bare"))
+    print(row("drain as a fraction of the bare loop", f"{median(drained) / median(bare):.0%}"))
+    print(row("pickup latency p50 at 20 jobs/s (ms)", f"{percentile(lat, 50):.2f}",
+              "2.2 bare NOTIFY", "<= 3 ms; PgQueuer ~3.8-4"))
+    print(row("pickup latency p99 at 20 jobs/s (ms)", f"{percentile(lat, 99):.2f}"))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=20000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    asyncio.run(main(args.jobs, args.rounds))
