@@ -63,11 +63,11 @@ class _Started:
 
 async def supervise(
     name: str, run: ServiceRun, stopping: asyncio.Event, policy: RestartPolicy, *,
-    task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+    backoff: Backoff | None = None, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
     """Run a service, restarting it by the policy until `stopping`."""
     status = _Started(task_status)
-    backoff = Backoff()
+    backoff = backoff or Backoff()
     while True:
         try:
             await run(stopping, task_status=status)

@@ -1,0 +1,86 @@
+"""Pure rules: retry timing, the bounded queue, the restart policy, named SQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from supervisor.queue import JobQueue
+from supervisor.states import Status, after_failure, retry_delay
+from supervisor.store.jobs import Claimed
+from supervisor.store.sql import parse_queries, queries
+from supervisor.supervise import RestartPolicy, ServiceFailed, supervise
+from supervisor.waiting import Backoff
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_retry_count_is_the_number_of_retries() -> None:
+    assert after_failure(0, 0, 30, NOW, "fixed") == (Status.DEAD, None)
+    assert after_failure(0, 2, 30, NOW, "fixed") == (Status.FAILED, NOW + timedelta(seconds=30))
+    assert after_failure(1, 2, 30, NOW, "fixed")[0] == Status.FAILED
+    assert after_failure(2, 2, 30, NOW, "fixed") == (Status.DEAD, None)
+
+
+def test_exponential_backoff_doubles() -> None:
+    assert [retry_delay(10, a, "exponential").seconds for a in (1, 2, 3, 4)] == [10, 20, 40, 80]
+    assert retry_delay(10, 4, "fixed").seconds == 10
+
+
+def _job(i: int) -> Claimed:
+    return Claimed(i, uuid4(), "noop", {}, 1, 0, 0, 30, NOW, "first_time")
+
+
+async def test_queue_never_overflows_and_refills_below_half() -> None:
+    q = JobQueue(4)
+    q.put_many([_job(i) for i in range(4)])
+    assert q.free() == 0 and not q.room.is_set()
+    with pytest.raises(OverflowError):
+        q.put_many([_job(9)])
+    await q.get()
+    assert not q.room.is_set()  # 3 left: above half
+    await q.get()
+    assert q.room.is_set()  # 2 left: half, refill
+    assert [j.id for j in q.close()] == [2, 3]
+    assert await q.get() is None
+
+
+async def test_restart_policy_gives_up_past_the_limit() -> None:
+    policy = RestartPolicy(limit=2, window=60)
+    assert policy.allow(0) and policy.allow(1)
+    assert not policy.allow(2)
+    assert RestartPolicy(limit=1, window=10).allow(0)
+
+
+async def test_supervise_restarts_then_fails_the_process() -> None:
+    runs = 0
+
+    async def crashing(stopping: asyncio.Event, *, task_status: object) -> None:
+        nonlocal runs
+        runs += 1
+        task_status.started()  # type: ignore[attr-defined]
+        raise RuntimeError("boom")
+
+    with pytest.raises(ServiceFailed, match="crashed 3 times"):
+        await supervise("x", crashing, asyncio.Event(), RestartPolicy(limit=2, window=60),
+                        backoff=Backoff(first=0.001))
+    assert runs == 3
+
+
+async def test_a_service_failing_before_it_started_fails_the_start() -> None:
+    async def broken(stopping: asyncio.Event, *, task_status: object) -> None:
+        raise ValueError("cannot start")
+
+    with pytest.raises(ValueError, match="cannot start"):
+        await supervise("x", broken, asyncio.Event(), RestartPolicy())
+
+
+def test_named_queries_parse_and_are_unique() -> None:
+    assert parse_queries("-- name: a\nSELECT 1;\n-- name: b\nSELECT 2;") == {
+        "a": "SELECT 1;", "b": "SELECT 2;"}
+    with pytest.raises(ValueError, match="twice"):
+        parse_queries("-- name: a\nSELECT 1;\n-- name: a\nSELECT 2;")
+    assert {"claim_open", "claim_retry", "finish_jobs", "rescue_orphans"} <= set(queries())
