@@ -13,6 +13,7 @@ from typing import Any
 import anyio
 import asyncpg
 
+from supervisor.api.service import ApiService
 from supervisor.config import Config
 from supervisor.db import create_pool, resolve_dsn
 from supervisor.jobtypes import Registry
@@ -21,6 +22,7 @@ from supervisor.listener import Listener, WakeHub
 from supervisor.metrics import QUEUE_DEPTH, RUNNING
 from supervisor.node import Node, Rescuer
 from supervisor.notify import Notifier, Watchdog
+from supervisor.scheduler import Scheduler
 from supervisor.store.jobs import JobStore
 from supervisor.store.migrate import migrate
 from supervisor.store.nodes import NodeStore
@@ -70,11 +72,20 @@ def _rescuer(rt: Runtime) -> Rescuer:
                    stale_seconds=c.node_stale_seconds, rescue_limit=RESCUE_LIMIT)
 
 
+def _scheduler(rt: Runtime) -> Scheduler:
+    c = rt.config
+    return Scheduler(rt.pool, rt.registry, poll_seconds=c.job_scheduler_poll_ms / 1000,
+                     batch=c.job_scheduler_batch, wake=rt.hub.events["schedules"],
+                     declared=c.schedules)
+
+
 # The services `supervisor run --only` can choose from, in start order.
 FACTORIES: dict[str, Callable[[Runtime], Any]] = {
+    "scheduler": _scheduler,
     "rescue": _rescuer,
     "first_time": lambda rt: _lane(rt, "first_time", rt.config.parallel_jobs),
     "retry": lambda rt: _lane(rt, "retry", 1),
+    "api": ApiService,  # last: it answers /readyz once everything before it has started
 }
 
 

@@ -64,6 +64,7 @@ def make_config(dsn: str, **values: Any) -> Config:
     fast: dict[str, Any] = {
         "database_url": dsn, "job_worker_poll_ms": 200, "node_heartbeat_seconds": 0.2,
         "node_stale_seconds": 1.0, "rescue_interval_seconds": 0.2, "shutdown_grace_seconds": 2.0,
+        "api_port": 0,  # a daemon's api service binds a free port, never a fixed one
     }
     return load_config(env={}, path=Path("/nonexistent/config.toml")).with_overrides(
         **{**fast, **values})

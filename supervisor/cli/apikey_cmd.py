@@ -6,6 +6,7 @@ from typing import Any
 
 import typer
 
+from supervisor.api.service import usage_hint
 from supervisor.cli.common import fail, open_pool, print_json, run_async, settings
 from supervisor.config import Config
 from supervisor.store.api_keys import ApiKeyStore, DuplicateKeyName, key_dict
@@ -22,13 +23,6 @@ def _with_keys(fn: Any, config: Config | None = None) -> Any:
             return await fn(ApiKeyStore(pool))
 
     return run_async(go)
-
-
-def usage_hint(key: str, host: str, port: int) -> str:
-    """How to use a key, as a curl command."""
-    return (f"curl -H 'X-API-Key: {key}' -H 'Content-Type: application/json' "
-            f"-d '{{\"job_type\": \"noop\", \"job_data\": {{}}}}' "
-            f"http://{host}:{port}/common/jobs/create")
 
 
 @app.command("create")

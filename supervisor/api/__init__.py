@@ -1,0 +1,1 @@
+"""The HTTP API: the Jobs API, schedules, API keys, health and metrics, served by the daemon."""

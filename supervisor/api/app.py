@@ -1,0 +1,63 @@
+"""The HTTP API as an ASGI app: Jobs API, schedules, operations endpoints, OpenAPI and docs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from supervisor.api import jobs, ops
+from supervisor.api.auth import ApiContext, KeyChecker
+from supervisor.api.context import RuntimeLike
+from supervisor.api.errors import install_handlers
+from supervisor.api.guard import Guard
+from supervisor.api.models import CreateJob, ListJobs
+from supervisor.api.openapi import build_openapi
+from supervisor.store.api_keys import ApiKeyStore
+
+MAX_BODY_BYTES = 1024 * 1024  # job data is a pointer to work (an S3 key, a query), not the data
+
+DESCRIPTION = """\
+Create, list, inspect, cancel and retry background jobs, and manage cron schedules.
+
+Every `/common/...` endpoint needs an `X-API-Key` header with a key made by
+`supervisor apikey create NAME`. Every error answers `{"error": "ERR_...: what and how to fix",
+"success": false}`; errors beyond the Jobs API document also carry `field`.
+`/healthz`, `/readyz` and `/metrics` are open, for probes and Prometheus.
+"""
+
+
+def _schedule_parts(runtime: RuntimeLike) -> tuple[Any, list[Any]]:
+    """The schedule service and its body models, if the scheduler module is present."""
+    try:
+        from supervisor.api import schedules
+    except ImportError:  # the scheduler may be absent from a trimmed build
+        return None, []
+    return schedules.service_for(runtime), schedules.MODELS
+
+
+def create_app(runtime: RuntimeLike, *, max_body: int = MAX_BODY_BYTES,
+               key_cache_seconds: float | None = None) -> FastAPI:
+    """The API app serving `runtime` (the daemon's Runtime or a StandaloneRuntime)."""
+    app = FastAPI(title="supervisor", version="1.0", description=DESCRIPTION,
+                  openapi_tags=[{"name": "jobs"}, {"name": "schedules"}, {"name": "operations"}])
+    keys = KeyChecker(ApiKeyStore(runtime.pool))
+    if key_cache_seconds is not None:
+        keys.ttl = key_cache_seconds
+    service, schedule_models = _schedule_parts(runtime)
+    app.state.ctx = ApiContext(runtime, keys, service)
+    app.state.figures = ops.DatabaseFigures()
+    app.state.metrics_registry = CollectorRegistry(auto_describe=True)
+    app.state.metrics_registry.register(app.state.figures)
+    app.include_router(jobs.router)
+    if service is not None:
+        from supervisor.api import schedules
+
+        app.include_router(schedules.router)
+    app.include_router(ops.router)
+    install_handlers(app)
+    app.add_middleware(Guard, max_body=max_body)
+    models = [CreateJob, ListJobs, *schedule_models]
+    app.openapi = lambda: build_openapi(app, models, runtime.registry.names())  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,95 @@
+"""Request and response shapes of the HTTP API (they also make the OpenAPI document)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
+
+from supervisor.states import Status
+
+INT32_MAX = 2_147_483_647  # the jobs table's integer columns
+TEXT_MAX = 200
+
+
+def _storable(text: str) -> str:
+    # PostgreSQL text cannot hold NUL; refusing it here names the field instead of failing later.
+    if "\x00" in text:
+        raise ValueError("must not contain NUL characters")
+    return text
+
+
+Text = Annotated[str, Field(max_length=TEXT_MAX), AfterValidator(_storable)]
+
+
+class CreateJob(BaseModel):
+    """Create one job."""
+
+    model_config = ConfigDict(extra="forbid")
+    job_type: str = Field(min_length=1, max_length=TEXT_MAX,
+                          description="A registered job type, e.g. noop")
+    job_data: dict[str, Any] = Field(description="The job's payload, checked against its type")
+    retry_count: StrictInt = Field(0, ge=0, le=INT32_MAX, description="Retries allowed")
+    retry_interval: StrictInt = Field(30, ge=0, le=INT32_MAX,
+                                      description="Seconds to wait before each retry")
+
+
+class ListJobs(BaseModel):
+    """Filters and paging for the job list; every field is optional."""
+
+    model_config = ConfigDict(extra="forbid")
+    job_type: Text | None = Field(None, description="Only jobs of this type")
+    status: list[Status] | None = Field(None, max_length=len(Status),
+                                        description="Only jobs in these states")
+    limit: StrictInt | None = Field(25, ge=1, le=100, description="Page size, 1 to 100")
+    cursor: Text | None = Field(None, description="next_cursor of the previous page")
+
+
+class Job(BaseModel):
+    """A job as stored (further columns may appear)."""
+
+    model_config = ConfigDict(extra="allow")
+    id: int
+    uuid: str
+    job_type: str
+    data: dict[str, Any]
+    status: Status
+    job_response: dict[str, Any]
+    retry_count: int
+    retry_interval: int
+    run_after: str | None
+    created_at: str
+    updated_at: str
+
+
+class Created(BaseModel):
+    """The create response: the document's body plus the new job's uuid."""
+
+    message: str = "Job created successfully"
+    success: bool = True
+    uuid: str
+
+
+class JobList(BaseModel):
+    """A page of jobs, newest first."""
+
+    data: list[Job]
+    success: bool = True
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page")
+
+
+class OneJob(BaseModel):
+    """One job."""
+
+    data: Job
+    success: bool = True
+    message: str | None = None
+
+
+class Error(BaseModel):
+    """Every refusal: a message starting with an ERR_ code; our own errors also name the field."""
+
+    error: str
+    success: bool = False
+    field: str | None = None

@@ -1,0 +1,124 @@
+"""The `api` service: uvicorn serving the API inside the daemon, under the daemon's signals."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import anyio
+from anyio.abc import TaskStatus
+
+from supervisor.api.context import RuntimeLike
+from supervisor.store.api_keys import ApiKeyStore, DuplicateKeyName
+from supervisor.waiting import wait_any
+
+log = logging.getLogger("supervisor.api")
+SHUTDOWN_SECONDS = 5  # open requests may finish this long after `stopping`
+FIRST_KEY_NAME = "default"
+
+
+def _server_class() -> type[Any]:
+    import uvicorn  # imported here: CLI commands that never serve HTTP skip its import cost
+
+    class QuietServer(uvicorn.Server):
+        """uvicorn without its own signal handling: the daemon owns SIGTERM and SIGINT."""
+
+        def __init__(self, config: uvicorn.Config) -> None:
+            super().__init__(config)
+            self.bound = asyncio.Event()
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            self.bound.set()
+
+    return QuietServer
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket; binding it ourselves turns a busy port into a plain OSError."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family, backlog=2048, reuse_port=False)
+
+
+def usage_hint(key: str, host: str, port: int) -> str:
+    """How to use a key, as a curl command."""
+    return (f"curl -H 'X-API-Key: {key}' -H 'Content-Type: application/json' "
+            f"-d '{{\"job_type\": \"noop\", \"job_data\": {{}}}}' "
+            f"http://{host}:{port}/common/jobs/create")
+
+
+class ApiService:
+    """Serves the HTTP API on API_HOST:API_PORT until `stopping`."""
+
+    def __init__(self, runtime: RuntimeLike) -> None:
+        self.runtime = runtime
+        self.port: int | None = None  # the bound port (API_PORT=0 picks a free one)
+
+    async def run(
+        self, stopping: asyncio.Event, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Bind, report started, serve; on `stopping` finish open requests and return."""
+        import uvicorn
+
+        from supervisor.api.app import create_app
+
+        config = self.runtime.config
+        await ensure_first_key(self.runtime)
+        sock = bind(config.api_host, config.api_port)
+        self.port = sock.getsockname()[1]
+        server = _server_class()(uvicorn.Config(
+            create_app(self.runtime), lifespan="off", log_config=None, access_log=False,
+            timeout_graceful_shutdown=SHUTDOWN_SECONDS, server_header=False,
+        ))
+        served = asyncio.Event()
+
+        async def serve() -> None:
+            try:
+                await server.serve(sockets=[sock])
+            finally:
+                served.set()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(serve)
+            await wait_any(server.bound, served)
+            self._started(task_status)
+            await wait_any(stopping, served)
+            server.should_exit = True  # uvicorn notices within 0.1 s, then drains connections
+        if not stopping.is_set():
+            raise RuntimeError("the HTTP server stopped on its own")
+
+    def _started(self, task_status: TaskStatus[None]) -> None:
+        config = self.runtime.config
+        log.info("serving the HTTP API", extra={
+            "action": "api_start", "url": f"http://{config.api_host}:{self.port}",
+            "docs": f"http://{config.api_host}:{self.port}/docs"})
+        task_status.started()
+
+
+async def ensure_first_key(runtime: RuntimeLike) -> None:
+    """On a database with no API key ever made, make one and print it once."""
+    keys = ApiKeyStore(runtime.pool)
+    if await keys.count() > 0:
+        return
+    try:
+        key, row = await keys.create(FIRST_KEY_NAME)
+    except DuplicateKeyName:
+        return  # another process starting at the same moment made it
+    config = runtime.config
+    sys.stderr.write(
+        f"\nCreated the first API key, {FIRST_KEY_NAME!r}. It is shown only this once:\n\n"
+        f"    {key}\n\nSend it in the X-API-Key header, for example:\n\n"
+        f"    {usage_hint(key, config.api_host, config.api_port)}\n\n"
+        "Manage keys with `supervisor apikey create|list|revoke`.\n\n")
+    sys.stderr.flush()
+    log.warning("created the first API key (printed once to stderr)", extra={
+        "action": "apikey_created", "key_name": FIRST_KEY_NAME, "prefix": row["prefix"]})
