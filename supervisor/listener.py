@@ -22,10 +22,11 @@ SELF_TEST_SECONDS = 5.0
 
 
 class WakeHub:
-    """In-process fan-out: topics ('open', 'retry') to events, cancels to callbacks."""
+    """In-process fan-out: topics ('open', 'retry', 'schedules') to events, cancels to callbacks."""
 
     def __init__(self) -> None:
-        self.events: dict[str, asyncio.Event] = {"open": asyncio.Event(), "retry": asyncio.Event()}
+        self.events: dict[str, asyncio.Event] = {
+            "open": asyncio.Event(), "retry": asyncio.Event(), "schedules": asyncio.Event()}
         self.cancel_handlers: list[Callable[[UUID], Any]] = []
         self.probes: dict[str, asyncio.Event] = {}
 
