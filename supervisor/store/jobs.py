@@ -179,6 +179,6 @@ def _finish_columns(finished: Sequence[Finish]) -> list[list[Any]]:
     return [
         [f.id for f in finished], [f.token for f in finished], [f.status for f in finished],
         [f.started_at for f in finished], [f.finished_at for f in finished],
-        [f.run_after for f in finished], [f.response for f in finished],
+        [f.run_after for f in finished], [f.response or None for f in finished],
         [f.error for f in finished],
     ]

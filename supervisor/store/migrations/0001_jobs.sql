@@ -44,8 +44,10 @@ CREATE INDEX jobs_open_idx  ON jobs (id) WHERE status = 'open';
 CREATE INDEX jobs_retry_idx ON jobs (run_after, id) WHERE status = 'failed';
 CREATE INDEX jobs_owned_idx ON jobs (node_id)
     WHERE status IN ('in_queue', 'retry_in_queued', 'processing');
-CREATE INDEX jobs_status_id_idx ON jobs (status, id);
-CREATE INDEX jobs_type_id_idx ON jobs (job_type, id);
+-- Every status change rewrites a job's row and so adds an entry to each full index; partial
+-- indexes only take rows that match. Keeping full indexes to the two keys keeps claims and
+-- completions cheap. Lists walk the primary key backwards; rare end states get their own index.
+CREATE INDEX jobs_ended_badly_idx ON jobs (id) WHERE status IN ('dead', 'cancelled');
 
 -- One notification per INSERT statement (not per row) wakes every runner at once.
 CREATE FUNCTION supervisor_notify_jobs() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -53,8 +53,8 @@ SET status = u.status,
     run_after = u.run_after,
     progress = NULL,
     job_response = CASE
-        WHEN u.error IS NULL THEN j.job_response || u.response
-        ELSE jsonb_set(j.job_response || u.response, '{runtime_errors}',
+        WHEN u.error IS NULL THEN j.job_response || coalesce(u.response, '{}')
+        ELSE jsonb_set(j.job_response || coalesce(u.response, '{}'), '{runtime_errors}',
                        coalesce(j.job_response -> 'runtime_errors', '[]'::jsonb)
                        || jsonb_build_array(u.error))
     END,
