@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
 
     Conn: TypeAlias = asyncpg.Connection | PoolConnectionProxy[asyncpg.Record]
+else:
+    Conn = asyncpg.Connection
 
 # The definition columns, in the order the insert, update and upsert statements take them.
 FIELDS = ("cron", "timezone", "job_type", "data", "retry_count", "retry_interval", "active",

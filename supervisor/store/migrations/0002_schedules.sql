@@ -56,10 +56,9 @@ ALTER TABLE jobs
     -- further occurrences this run stands for (misfire policy 'coalesce')
     ADD COLUMN coalesced     integer,
     -- The guard that makes an occurrence fire once, whatever number of schedulers race.
+    -- Its index also serves a schedule's history (newest scheduled_for first) and the
+    -- ON DELETE SET NULL above, so no second index on schedule_id is kept up on every insert.
     ADD CONSTRAINT jobs_schedule_occurrence_key UNIQUE (schedule_id, scheduled_for);
-
--- A schedule's run history, newest first.
-CREATE INDEX jobs_schedule_id_idx ON jobs (schedule_id, id) WHERE schedule_id IS NOT NULL;
 
 -- The overlap check: does a schedule have a run that has not ended? Only unfinished scheduled
 -- runs are in this index, so the check stays cheap however long the history grows.

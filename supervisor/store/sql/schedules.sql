@@ -95,7 +95,7 @@ SELECT j.uuid, j.status, j.scheduled_for, j.lateness_ms, j.coalesced, j.attempts
        coalesce(j.job_response -> 'runtime_errors' ->> -1, j.job_response ->> 'error') AS error
 FROM jobs j JOIN scheduled_jobs s ON s.id = j.schedule_id
 WHERE s.name = $1
-ORDER BY j.id DESC
+ORDER BY j.scheduled_for DESC
 LIMIT $2;
 
 -- name: schedule_events
