@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
+from pydantic import BaseModel
 
-from supervisor.api import jobs, ops
+from supervisor.api import jobs, ops, schedules
 from supervisor.api.auth import ApiContext, KeyChecker
 from supervisor.api.context import RuntimeLike
 from supervisor.api.errors import install_handlers
@@ -28,15 +27,6 @@ Every `/common/...` endpoint needs an `X-API-Key` header with a key made by
 """
 
 
-def _schedule_parts(runtime: RuntimeLike) -> tuple[Any, list[Any]]:
-    """The schedule service and its body models, if the scheduler module is present."""
-    try:
-        from supervisor.api import schedules
-    except ImportError:  # the scheduler may be absent from a trimmed build
-        return None, []
-    return schedules.service_for(runtime), schedules.MODELS
-
-
 def create_app(runtime: RuntimeLike, *, max_body: int = MAX_BODY_BYTES,
                key_cache_seconds: float | None = None) -> FastAPI:
     """The API app serving `runtime` (the daemon's Runtime or a StandaloneRuntime)."""
@@ -45,19 +35,15 @@ def create_app(runtime: RuntimeLike, *, max_body: int = MAX_BODY_BYTES,
     keys = KeyChecker(ApiKeyStore(runtime.pool))
     if key_cache_seconds is not None:
         keys.ttl = key_cache_seconds
-    service, schedule_models = _schedule_parts(runtime)
-    app.state.ctx = ApiContext(runtime, keys, service)
+    app.state.ctx = ApiContext(runtime, keys, schedules.service_for(runtime))
     app.state.figures = ops.DatabaseFigures()
     app.state.metrics_registry = CollectorRegistry(auto_describe=True)
     app.state.metrics_registry.register(app.state.figures)
     app.include_router(jobs.router)
-    if service is not None:
-        from supervisor.api import schedules
-
-        app.include_router(schedules.router)
+    app.include_router(schedules.router)
     app.include_router(ops.router)
     install_handlers(app)
     app.add_middleware(Guard, max_body=max_body)
-    models = [CreateJob, ListJobs, *schedule_models]
+    models: list[type[BaseModel]] = [CreateJob, ListJobs, *schedules.MODELS]
     app.openapi = lambda: build_openapi(app, models, runtime.registry.names())  # type: ignore[method-assign]
     return app

@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import Request, Security
 from fastapi.security import APIKeyHeader
 
 from supervisor.api.context import RuntimeLike
 from supervisor.api.errors import ApiError
+from supervisor.schedules import ScheduleService
 from supervisor.store.api_keys import ApiKeyStore
 
 CACHE_SECONDS = 5.0  # a revoked key keeps working this long in a running API process
@@ -58,7 +58,7 @@ class ApiContext:
 
     runtime: RuntimeLike
     keys: KeyChecker
-    schedules: Any = None  # supervisor.schedules.ScheduleService when present
+    schedules: ScheduleService
 
 
 async def authorized(

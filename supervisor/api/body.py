@@ -78,8 +78,9 @@ def _path(err: ErrorDetails) -> str:
 def _generic(err: ErrorDetails) -> str:
     name = _path(err)
     code = str(err["loc"][0]).upper()
-    got = "" if err["type"] == "missing" else f" (got {_short(err.get('input'))})"
-    return f"ERR_INVALID_{code}: '{name}': {err['msg'].lower()}{got}"
+    if err["type"] == "missing":
+        return f"ERR_MISSING_{code}: the '{name}' field is required"
+    return f"ERR_INVALID_{code}: '{name}': {err['msg'].lower()} (got {_short(err.get('input'))})"
 
 
 def _short(value: Any) -> str:

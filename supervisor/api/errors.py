@@ -84,7 +84,8 @@ async def _param_error(request: Request, exc: Exception) -> JSONResponse:
         message = (f"ERR_INVALID_UUID: '{name}' in the {where} is not a job uuid; use the uuid "
                    "a create or list response returned, e.g. 3f2b0c1e-7a9d-4c1b-9e8f-0a1b2c3d4e5f")
     else:
-        message = f"ERR_INVALID_{name.upper()}: '{name}' in the {where}: {err['msg']}"
+        got = "" if err["type"] == "missing" else f" (got {err.get('input')!r:.60})"
+        message = f"ERR_INVALID_{name.upper()}: '{name}' in the {where}: {err['msg'].lower()}{got}"
     return error_response(400, message, name)
 
 
