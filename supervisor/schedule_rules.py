@@ -70,15 +70,16 @@ def _due(cron: CronSchedule, first: datetime, now: datetime) -> tuple[list[datet
 
 
 def _newest(cron: CronSchedule, floor: datetime, now: datetime, keep: int,
-            grace: timedelta) -> list[datetime]:
-    """Every on-time occurrence plus the `keep` newest late ones in (floor, now], oldest first."""
+            grace: timedelta) -> tuple[list[datetime], int]:
+    """Every on-time occurrence plus the `keep` newest late ones in (floor, now], oldest
+    first, and how many occurrences the window searched held."""
     span = max(_FIRST_WINDOW, grace)
     while True:
         start = max(floor, now - span)
         found = cron.fires_between(start, now, SCAN_LIMIT)
         late = [t for t in found if now - t > grace]
         if len(late) >= keep or start == floor:
-            return late[-keep:] + [t for t in found if now - t <= grace]
+            return late[-keep:] + [t for t in found if now - t <= grace], len(found)
         span *= 2
 
 
@@ -92,8 +93,8 @@ def plan_fires(
         return Plan((), next_run_at)
     total = len(due)
     if capped:
-        due = _newest(cron, due[-1], now, max(limit, 1), grace)
-        total += len(due)
+        due, seen = _newest(cron, due[-1], now, max(limit, 1), grace)
+        total += seen
     upcoming = next_fire(cron, due[-1]) if not capped else cron.next_after(now)
     on_time = [t for t in due if now - t <= grace]
     missed = total - len(on_time)

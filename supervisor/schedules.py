@@ -189,9 +189,11 @@ class ScheduleService:
 
     async def trigger(self, name: str) -> dict[str, Any]:
         """Create a run now, whatever the overlap setting; the job as a dict."""
-        row = await self.store.trigger(name, self.clock())
+        at = self.clock()
+        row = await self.store.trigger(name, at)
         if row is None:
-            raise ScheduleNotFound(f"no schedule named {name!r}")
+            await self._row(name)
+            raise ScheduleError(f"{name!r} already has a run for {at.isoformat()}; try again")
         self.changed()
         return plain(row)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from supervisor.cli import apikey_cmd, config_cmd, db_cmd, job_cmd, run_cmd
+from supervisor.cli import apikey_cmd, config_cmd, db_cmd, job_cmd, run_cmd, schedule_cmd
 
 app = typer.Typer(
     name="supervisor",
@@ -18,6 +18,7 @@ app = typer.Typer(
 )
 run_cmd.register(app)
 app.add_typer(job_cmd.app, name="job")
+app.add_typer(schedule_cmd.app, name="schedule")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(apikey_cmd.app, name="apikey")

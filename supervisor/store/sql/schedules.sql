@@ -73,15 +73,16 @@ DELETE FROM scheduled_jobs WHERE name = $1 RETURNING id;
 -- name: trigger_schedule
 -- A manual fire: one run now, whatever the overlap and misfire settings; next_run_at stays.
 WITH s AS (
-    UPDATE scheduled_jobs
-    SET last_run_at = $2, fired_count = fired_count + 1
-    WHERE name = $1
-    RETURNING id, job_type, data, retry_count, retry_interval
+    SELECT id, job_type, data, retry_count, retry_interval FROM scheduled_jobs WHERE name = $1
 ), run AS (
     INSERT INTO jobs (job_type, data, retry_count, retry_interval, schedule_id, scheduled_for,
                       lateness_ms, coalesced)
     SELECT job_type, data, retry_count, retry_interval, id, $2, 0, 0 FROM s
+    ON CONFLICT (schedule_id, scheduled_for) DO NOTHING
     RETURNING *
+), counted AS (
+    UPDATE scheduled_jobs t SET last_run_at = $2, fired_count = t.fired_count + 1
+    FROM run WHERE t.id = run.schedule_id
 ), logged AS (
     INSERT INTO schedule_events (schedule_id, kind, scheduled_for, detail, created_at)
     SELECT schedule_id, 'triggered', scheduled_for, 'manual trigger, job ' || uuid, $2 FROM run
