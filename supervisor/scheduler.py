@@ -36,7 +36,7 @@ log = logging.getLogger("supervisor.scheduler")
 BROKEN_RETRY = timedelta(hours=1)
 LOCKED_RETRY = 0.5
 # Batch transactions a tick runs at once: overlaps one batch's round trips with another's work.
-CONCURRENCY = 2
+CONCURRENCY = 3
 
 
 @dataclass
@@ -104,8 +104,9 @@ class Scheduler:
         async def drain() -> None:
             # A short batch means every unlocked due row was taken; locked ones are in the
             # hands of a sibling (or another scheduler), which goes on until it sees none.
-            while await self._batch(now, report) == self.batch:
-                pass
+            async with self.pool.acquire() as conn:
+                while await self._batch(conn, now, report) == self.batch:
+                    pass
 
         async with anyio.create_task_group() as tg:
             for _ in range(self.concurrency):
@@ -119,9 +120,9 @@ class Scheduler:
                     "batches": report.batches})
         return report
 
-    async def _batch(self, now: datetime, report: TickReport) -> int:
+    async def _batch(self, conn: Conn, now: datetime, report: TickReport) -> int:
         """One transaction: lock due rows, plan, write; how many rows it took."""
-        async with self.pool.acquire() as conn, _unflushed_transaction(conn):
+        async with _unflushed_transaction(conn):
             rows = await self.store.lock_due(conn, now, self.batch)
             if not rows:
                 return 0

@@ -110,3 +110,19 @@ def test_dst_gap_occurrence_is_planned_at_the_end_of_the_gap() -> None:
     got = plan_fires(warsaw, first, first + timedelta(seconds=5), policy="skip", limit=1,
                      grace=GRACE)
     assert got == Plan((first,), datetime(2025, 3, 31, 0, 30, tzinfo=UTC))
+
+
+def test_the_commented_config_examples_are_valid_schedules() -> None:
+    import re
+    import tomllib
+    from pathlib import Path
+
+    from supervisor.schedules import spec_from_mapping
+
+    text = (Path(__file__).parents[2] / "config.schedules.example.toml").read_text()
+    lines = [line[2:] for line in text.splitlines() if re.match(r"# (\[schedules|\w+ = )", line)]
+    tables = tomllib.loads("\n".join(lines))["schedules"]
+    assert len(tables) == 4
+    for name, table in tables.items():
+        spec = spec_from_mapping(name, table)
+        compile_cron(spec.cron, spec.timezone)
