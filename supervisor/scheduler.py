@@ -25,7 +25,7 @@ from anyio.abc import TaskStatus
 
 from supervisor.cron import CronError, TimeZoneError
 from supervisor.db import is_transient
-from supervisor.jobtypes import JobInputError, Registry
+from supervisor.jobtypes import Registry
 from supervisor.metrics import SCHEDULE_LATENESS
 from supervisor.schedule_rules import Plan, apply_overlap, compile_cron, plan_fires
 from supervisor.store.schedules import Conn, FireBatch, ScheduleStore
@@ -145,7 +145,7 @@ class Scheduler:
         sid = row["id"]
         try:
             plan = self._plan(row, now)
-        except (CronError, TimeZoneError, JobInputError, ValueError) as exc:
+        except (CronError, TimeZoneError, ValueError) as exc:
             report.broken += 1
             log.error("schedule %s cannot fire: %s", row["name"], exc, extra={
                 "action": "schedule_broken", "schedule": row["name"], "error": str(exc)})
@@ -164,8 +164,8 @@ class Scheduler:
         report.missed += plan.missed
 
     def _plan(self, row: asyncpg.Record, now: datetime) -> Plan:
-        if self.registry is not None:
-            self.registry.get(row["job_type"])
+        # The job type is not checked here: schedulers and workers may load different job
+        # modules, and a run of a type its worker does not know ends with that error recorded.
         cron = compile_cron(row["cron"], row["timezone"])
         return plan_fires(cron, row["next_run_at"], now, policy=row["misfire_policy"],
                           limit=row["misfire_limit"], grace=self.grace)

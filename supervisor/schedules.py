@@ -146,9 +146,10 @@ class ScheduleService:
         values = {**current, **patch.model_dump(exclude_none=True)}
         cron = self.check(values)
         moved = any(values[k] != current[k] for k in ("cron", "timezone", "active"))
-        if moved or row["last_error"] is not None or values["next_run_at"] is None:
+        reschedule = moved or row["last_error"] is not None or values["next_run_at"] is None
+        if reschedule:
             values["next_run_at"] = next_fire(cron, self.clock()) if values["active"] else None
-        updated = await self.store.update(name, values, clear_error=True)
+        updated = await self.store.update(name, values, reschedule=reschedule)
         if updated is None:
             raise ScheduleNotFound(f"no schedule named {name!r}")
         self.changed()

@@ -82,10 +82,10 @@ class ScheduleStore:
         return row
 
     async def update(self, name: str, values: dict[str, Any], *,
-                     clear_error: bool) -> asyncpg.Record | None:
-        """Rewrite a schedule's definition; None if it does not exist."""
+                     reschedule: bool) -> asyncpg.Record | None:
+        """Rewrite a schedule's definition (next_run_at only if `reschedule`); None if absent."""
         row: asyncpg.Record | None = await self.pool.fetchrow(
-            q("update_schedule"), name, *(values[f] for f in FIELDS), clear_error)
+            q("update_schedule"), name, *(values[f] for f in FIELDS), reschedule)
         return row
 
     async def upsert_config(self, name: str, values: dict[str, Any]) -> asyncpg.Record:

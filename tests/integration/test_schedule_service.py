@@ -110,7 +110,8 @@ async def test_trigger_history_and_delete(pool: asyncpg.Pool) -> None:
     second = await svc.trigger("t")  # overlap is off, but a manual trigger is explicit
     assert first["scheduled_for"] == T0.isoformat() and first["retry_count"] == 1
     await pool.execute(
-        "UPDATE jobs SET status = 'dead', started_at = $2, finished_at = $2::timestamptz + interval '1.5 s',"
+        "UPDATE jobs SET status = 'dead', started_at = $2,"
+        " finished_at = $2::timestamptz + interval '1.5 s',"
         " job_response = '{\"runtime_errors\": [\"boom\", \"bang\"]}' WHERE uuid = $1",
         UUID(first["uuid"]), T0)
     history = await svc.history("t")

@@ -11,7 +11,9 @@ RETURNING *, pg_notify('supervisor_jobs', 'schedules') AS notified;
 -- name: update_schedule
 UPDATE scheduled_jobs
 SET cron = $2, timezone = $3, job_type = $4, data = $5, retry_count = $6, retry_interval = $7,
-    active = $8, next_run_at = $9, misfire_policy = $10, misfire_limit = $11, overlap = $12,
+    active = $8, misfire_policy = $10, misfire_limit = $11, overlap = $12,
+    -- Written only when the cron, zone or state changed: a tick may have moved it meanwhile.
+    next_run_at = CASE WHEN $13 THEN $9 ELSE next_run_at END,
     last_error = CASE WHEN $13 THEN NULL ELSE last_error END, updated_at = now()
 WHERE name = $1
 RETURNING *, pg_notify('supervisor_jobs', 'schedules') AS notified;
