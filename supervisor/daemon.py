@@ -19,6 +19,7 @@ from supervisor.db import create_pool, resolve_dsn
 from supervisor.jobtypes import Registry
 from supervisor.lane import Lane, LaneSettings
 from supervisor.listener import Listener, WakeHub
+from supervisor.liveness import FinishRate, Liveness
 from supervisor.metrics import QUEUE_DEPTH, RUNNING
 from supervisor.node import Node, Rescuer
 from supervisor.notify import Notifier, Watchdog
@@ -50,6 +51,8 @@ class Runtime:
     clients: dict[str, Any] = field(default_factory=dict)
     lanes: dict[str, Lane] = field(default_factory=dict)
     draining: bool = False
+    liveness: Liveness = field(default_factory=Liveness)
+    rate: FinishRate = field(default_factory=FinishRate)
 
 
 def _lane(rt: Runtime, name: str, workers: int) -> Lane:
@@ -159,7 +162,8 @@ class Daemon:
         async with anyio.create_task_group() as services:
             for name in self.only:
                 service = FACTORIES[name](rt)
-                await services.start(supervise, name, service.run, self.stopping,
+                await services.start(supervise, name, rt.liveness.watched(name, service.run),
+                                     self.stopping,
                                      RestartPolicy(policy.limit, policy.window))
             watchdog = Watchdog(self.notifier, lambda: self.healthy(rt),
                                 lambda: self.status_line(rt))
@@ -191,7 +195,12 @@ class Daemon:
         self.stopping.set()
 
     async def healthy(self, rt: Runtime) -> bool:
-        """The database answers (the services' liveness is the task group's business)."""
+        """The database answers and no service loop is overdue (see supervisor.liveness)."""
+        if stalled := rt.liveness.stale():
+            log.warning("no progress from a service; holding watchdog pings", extra={
+                "action": "stalled", "services": ",".join(stalled),
+                "ages": ",".join(f"{n}={age:g}s" for n, age in stalled.items())})
+            return False
         try:
             with anyio.fail_after(5):
                 await rt.pool.fetchval("SELECT 1")
@@ -208,7 +217,10 @@ class Daemon:
             "queue_depth": {n: lane.depth() for n, lane in rt.lanes.items()},
             "running": {n: lane.running() for n, lane in rt.lanes.items()},
             "finished": rt.writer.finished_total,
+            "per_minute": rt.rate.per_minute(rt.writer.finished_total),
             "draining": rt.draining,
+            "progress_age": rt.liveness.ages(),
+            "stalled": list(rt.liveness.stale()),
         }
 
     async def status_line(self, rt: Runtime) -> str:
@@ -216,4 +228,6 @@ class Daemon:
         f = self.figures(rt)
         depth = sum(f["queue_depth"].values())
         running = sum(f["running"].values())
-        return f"queued {depth}, running {running}, finished {f['finished']} since start"
+        line = (f"queued {depth}, running {running}, {f['per_minute']} jobs/min, "
+                f"finished {f['finished']} since start")
+        return line + (f"; STALLED: {', '.join(f['stalled'])}" if f["stalled"] else "")

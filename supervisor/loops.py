@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from supervisor.db import is_transient
+from supervisor.liveness import beat
 from supervisor.waiting import Backoff, wait_any
 
 
@@ -18,6 +19,7 @@ async def every(
     """Call `step` every `interval` s until `stopping`; a database outage is waited out."""
     backoff = Backoff()
     while not stopping.is_set():
+        beat(interval)
         if wake is not None:
             wake.clear()
         try:

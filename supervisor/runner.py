@@ -11,6 +11,7 @@ import anyio
 from anyio.abc import TaskStatus
 
 from supervisor.db import is_transient
+from supervisor.liveness import beat
 from supervisor.queue import JobQueue
 from supervisor.store.jobs import JobStore
 from supervisor.waiting import Backoff, wait_any
@@ -43,9 +44,13 @@ class Runner:
         backoff = Backoff()
         try:
             while not stopping.is_set():
-                await wait_any(self.queue.room, stopping)
+                beat(self.poll_seconds)
+                # Bounded, so a runner held back by long jobs still proves it is alive.
+                room = await wait_any(self.queue.room, stopping, timeout=self.poll_seconds)
                 if stopping.is_set():
                     break
+                if not room:
+                    continue
                 self.wake.clear()
                 try:
                     got, asked = await self.claim_once()

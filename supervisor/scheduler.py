@@ -26,6 +26,7 @@ from anyio.abc import TaskStatus
 from supervisor.cron import CronError, TimeZoneError
 from supervisor.db import is_transient
 from supervisor.jobtypes import Registry
+from supervisor.liveness import beat
 from supervisor.metrics import SCHEDULE_LATENESS
 from supervisor.schedule_rules import Plan, apply_overlap, compile_cron, plan_fires
 from supervisor.store.schedules import Conn, FireBatch, ScheduleStore
@@ -211,6 +212,7 @@ class Scheduler:
         task_status.started()
         backoff = Backoff()
         while not stopping.is_set():
+            beat(self.poll_seconds)
             if self.wake is not None:
                 self.wake.clear()
             try:
