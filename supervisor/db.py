@@ -28,6 +28,7 @@ TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
     TimeoutError,
+    DatabaseUnavailable,
 )
 
 

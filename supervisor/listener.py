@@ -58,6 +58,7 @@ class Listener:
         self.dsn = dsn
         self.hub = hub
         self.notifications_work: bool | None = None
+        self.ready = False  # set once the first connection listens and passed the self-test
 
     def _on_notify(self, _c: Any, _pid: int, channel: str, payload: object) -> None:
         payload = str(payload)
@@ -74,30 +75,28 @@ class Listener:
     ) -> None:
         """Listen until `stopping`; the first connection also checks notifications arrive."""
         backoff = Backoff()
-        started = False
         while not stopping.is_set():
             try:
-                await self._listen_once(stopping, first=not started, task_status=task_status)
+                await self._listen_once(stopping, task_status)
                 backoff.reset()
             except Exception as exc:
-                if not is_transient(exc) or not started:
-                    raise
+                if not self.ready or not is_transient(exc):
+                    raise  # failing before the first LISTEN fails the start
                 delay = backoff.next()
                 log.warning("lost the LISTEN connection, reconnecting", extra={
                     "action": "listen_retry", "error": str(exc), "delay": delay})
                 await wait_any(stopping, timeout=delay)
-            started = True
 
-    async def _listen_once(self, stopping: asyncio.Event, *, first: bool,
-                           task_status: TaskStatus[None]) -> None:
+    async def _listen_once(self, stopping: asyncio.Event, task_status: TaskStatus[None]) -> None:
         conn = await connect(self.dsn)
         lost = asyncio.Event()
         conn.add_termination_listener(lambda _c: lost.set())
         try:
             await conn.add_listener(JOBS_CHANNEL, self._on_notify)
             await conn.add_listener(CANCEL_CHANNEL, self._on_notify)
-            if first:
+            if not self.ready:
                 await self._self_test(conn)
+                self.ready = True
                 task_status.started()
             else:
                 self.hub.wake_all()

@@ -12,6 +12,7 @@ from uuid import UUID
 import anyio
 from anyio.abc import TaskStatus
 
+from supervisor.db import is_transient
 from supervisor.jobtypes import JobContext, Registry
 from supervisor.metrics import JOBS_FINISHED, PICKUP_SECONDS, RUN_SECONDS
 from supervisor.queue import JobQueue
@@ -139,6 +140,13 @@ class WorkerPool:
             now = time.monotonic()
             if now - last >= PROGRESS_EVERY or progress.get("done") == progress.get("total"):
                 last = now
-                await self.store.set_progress(job.id, job.token, progress)
+                try:
+                    await self.store.set_progress(job.id, job.token, progress)
+                except Exception as exc:
+                    if not is_transient(exc):
+                        raise
+                    # Progress is a courtesy: a database blip must not fail the job itself.
+                    log.debug("progress not recorded", extra={"action": "progress",
+                                                              "job": str(job.uuid)})
 
         return report

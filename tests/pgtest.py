@@ -31,11 +31,14 @@ async def _reachable(dsn: str) -> bool:
 
 
 def server_dsn() -> tuple[str, object | None]:
-    """(admin DSN, embedded server handle or None). TEST_DATABASE_URL wins, then local PG."""
-    explicit = os.environ.get("TEST_DATABASE_URL")
-    if explicit:
+    """(admin DSN, embedded server or None): TEST_DATABASE_URL, the local server, or embedded.
+
+    TEST_DATABASE_URL=embedded forces the embedded server, as on a machine without PostgreSQL.
+    """
+    explicit = os.environ.get("TEST_DATABASE_URL", "")
+    if explicit and explicit != "embedded":
         return explicit, None
-    if asyncio.run(_reachable(LOCAL_DSN)):
+    if not explicit and asyncio.run(_reachable(LOCAL_DSN)):
         return LOCAL_DSN, None
     import pgserver
 
