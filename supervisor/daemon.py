@@ -12,6 +12,7 @@ from typing import Any
 
 import anyio
 import asyncpg
+import redis.asyncio as aioredis
 
 from supervisor.api.service import ApiService
 from supervisor.config import Config
@@ -23,6 +24,7 @@ from supervisor.liveness import FinishRate, Liveness
 from supervisor.metrics import QUEUE_DEPTH, RUNNING
 from supervisor.node import Node, Rescuer
 from supervisor.notify import Notifier, Watchdog
+from supervisor.redis_wake import RedisWake, redis_url
 from supervisor.scheduler import Scheduler
 from supervisor.store.jobs import JobStore
 from supervisor.store.migrate import migrate
@@ -53,6 +55,7 @@ class Runtime:
     draining: bool = False
     liveness: Liveness = field(default_factory=Liveness)
     rate: FinishRate = field(default_factory=FinishRate)
+    redis_wake: RedisWake | None = None
 
 
 def _lane(rt: Runtime, name: str, workers: int) -> Lane:
@@ -136,6 +139,13 @@ class Daemon:
                      Node(nodes, self.only, self.config.node_heartbeat_seconds),
                      clients={"pool": pool, "config": self.config})
         rt.node.info = lambda: self.figures(rt)
+        url = redis_url(self.config)
+        if url is not None:
+            client = aioredis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+            stack.push_async_callback(client.aclose)
+            rt.clients["redis"] = client
+            rt.redis_wake = RedisWake(client, hub)
+            jobs.announce = rt.redis_wake.publish
         await rt.node.register()
         return rt
 
@@ -145,6 +155,8 @@ class Daemon:
             infra.start_soon(self._signals, infra.cancel_scope)
             await infra.start(Listener(rt.dsn, rt.hub).run, infra_stop)
             await infra.start(rt.node.run, infra_stop)
+            if rt.redis_wake is not None:
+                await infra.start(rt.redis_wake.run, infra_stop)
             async with anyio.create_task_group() as writing:
                 await writing.start(rt.writer.run, writer_stop)
                 await self._run_services(rt, infra)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import asyncpg
@@ -53,6 +53,16 @@ class Started:
     started_at: datetime
 
 
+class NewJob(NamedTuple):
+    """A job to insert whose uuid the caller chose."""
+
+    uuid: UUID
+    job_type: str
+    data: dict[str, Any]
+    retry_count: int
+    retry_interval: int
+
+
 def job_dict(row: asyncpg.Record) -> dict[str, Any]:
     """A job row as plain JSON-friendly values, in the Jobs API field names."""
     out = dict(row)
@@ -73,6 +83,13 @@ class JobStore:
         # Claims may go through a pool that does not wait for the WAL flush (see db.create_pool):
         # a claim lost in a database crash leaves the job open, and the token fences the rest.
         self.claim_pool = claim_pool or pool
+        # Extra cross-process announcement (Redis) of 'open' and 'cancel:<uuid>'; PostgreSQL
+        # NOTIFY already carries them, this is for setups where NOTIFY cannot reach.
+        self.announce: Callable[[str], Awaitable[None]] | None = None
+
+    async def _announce(self, topic: str) -> None:
+        if self.announce is not None:
+            await self.announce(topic)
 
     async def create(
         self,
@@ -88,6 +105,7 @@ class JobStore:
             q("create_job"), job_type, data, retry_count, retry_interval, run_after
         )
         assert row is not None
+        await self._announce("open")
         return row
 
     async def create_many(
@@ -97,6 +115,12 @@ class JobStore:
         """Insert many open jobs of one type in one statement."""
         await self.pool.execute(q("create_jobs"), job_type, list(datas), retry_count,
                                 retry_interval)
+        await self._announce("open")
+
+    async def create_rows(self, rows: Sequence[NewJob]) -> None:
+        """Insert open jobs of any types in one statement (one commit, one wake-up)."""
+        columns = [list(col) for col in zip(*rows, strict=True)]
+        await self.pool.execute(q("create_job_rows"), *columns)
 
     async def claim(self, lane: str, node_id: UUID, limit: int) -> list[Claimed]:
         """Take up to `limit` jobs for a lane ('first_time' or 'retry') in one statement."""
@@ -157,11 +181,15 @@ class JobStore:
     async def cancel(self, uuid: UUID) -> asyncpg.Record | None:
         """Cancel a job that has not ended; None if it does not exist or has ended."""
         row: asyncpg.Record | None = await self.pool.fetchrow(q("cancel_job"), uuid)
+        if row is not None:
+            await self._announce(f"cancel:{uuid}")
         return row
 
     async def retry_now(self, uuid: UUID) -> asyncpg.Record | None:
         """Re-open a failed, dead or cancelled job at once."""
         row: asyncpg.Record | None = await self.pool.fetchrow(q("retry_job_now"), uuid)
+        if row is not None:
+            await self._announce("open")
         return row
 
     async def counts(self) -> builtins.list[asyncpg.Record]:
