@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from supervisor.api import jobs, ops, schedules
 from supervisor.api.auth import ApiContext, KeyChecker
+from supervisor.api.batcher import CreateBatcher
 from supervisor.api.context import RuntimeLike
 from supervisor.api.errors import install_handlers
 from supervisor.api.guard import Guard
@@ -35,7 +36,8 @@ def create_app(runtime: RuntimeLike, *, max_body: int = MAX_BODY_BYTES,
     keys = KeyChecker(ApiKeyStore(runtime.pool))
     if key_cache_seconds is not None:
         keys.ttl = key_cache_seconds
-    app.state.ctx = ApiContext(runtime, keys, schedules.service_for(runtime))
+    app.state.ctx = ApiContext(runtime, keys, schedules.service_for(runtime),
+                               CreateBatcher(runtime.jobs))
     app.state.figures = ops.DatabaseFigures()
     app.state.metrics_registry = CollectorRegistry(auto_describe=True)
     app.state.metrics_registry.register(app.state.figures)

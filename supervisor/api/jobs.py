@@ -89,15 +89,14 @@ async def create_job(request: Request, ctx: ApiContext = Depends(authorized)) ->
         code = "ERR_UNKNOWN_JOB_TYPE" if exc.field == "job_type" else "ERR_INVALID_JOB_DATA"
         raise ApiError(400, f"{code}: {exc}", exc.field) from None
     try:
-        row = await ctx.runtime.jobs.create(req.job_type, data, retry_count=req.retry_count,
-                                            retry_interval=req.retry_interval)
+        uuid = await ctx.batcher.create(req.job_type, data, req.retry_count, req.retry_interval)
     except asyncpg.DataError as exc:
         raise ApiError(400, f"ERR_INVALID_JOB_DATA: 'job_data' holds a value PostgreSQL cannot "
                        f"store ({' '.join(str(exc).split())}); remove NUL characters and "
                        "non-finite numbers",
                        "job_data") from None
     return JSONResponse({"message": "Job created successfully", "success": True,
-                         "uuid": str(row["uuid"])}, status_code=201)
+                         "uuid": str(uuid)}, status_code=201)
 
 
 @router.post("", response_model=JobList, responses=ERRORS, openapi_extra=body_of(ListJobs),

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
+from supervisor.api.auth import SECURITY_SCHEME
 from supervisor.api.models import Error
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -42,5 +43,10 @@ def build_openapi(
         schemas[model.__name__] = schema
     if "CreateJob" in schemas and job_types:
         schemas["CreateJob"]["properties"]["job_type"]["enum"] = job_types
+    doc["components"]["securitySchemes"] = {"APIKeyHeader": SECURITY_SCHEME}
+    for path, operations in doc["paths"].items():
+        if path.startswith("/common/"):
+            for operation in operations.values():
+                operation["security"] = [{"APIKeyHeader": []}]
     app.openapi_schema = doc
     return doc

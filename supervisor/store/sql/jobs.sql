@@ -7,6 +7,11 @@ RETURNING *;
 INSERT INTO jobs (job_type, data, retry_count, retry_interval)
 SELECT $1, d, $3, $4 FROM unnest($2::jsonb[]) AS d;
 
+-- name: create_job_rows
+-- Jobs of any types in one statement, with uuids chosen by the caller (the API's group commit).
+INSERT INTO jobs (uuid, job_type, data, retry_count, retry_interval)
+SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::integer[], $5::integer[]);
+
 -- name: claim_open
 WITH picked AS (
     SELECT id FROM jobs
