@@ -122,6 +122,11 @@ class Daemon:
         async with AsyncExitStack() as stack:
             rt = self.runtime = await self._open(stack)
             await self._serve(rt)
+            if self.forced and rt.writer.pending():
+                # A forced stop cancelled the writer: one quick try to hand back what was held,
+                # so those jobs reopen now instead of being counted as a crash by the rescue loop.
+                with anyio.move_on_after(3, shield=True):
+                    await rt.writer.flush(everything=True)
             await rt.node.stopped()
         log.info("stopped", extra={"action": "stop", "forced": self.forced})
         return 1 if self.forced else 0

@@ -154,5 +154,29 @@ async def test_two_daemons_never_run_a_job_twice(
     assert len(per_pid) == 2, "both daemons should have taken work"
 
 
+async def test_second_signal_forces_the_exit_and_hands_the_job_back(
+    db_dsn: str, pool: asyncpg.Pool, store: JobStore, runs_table: None, procs: list[Proc],
+    tmp_path: Path,
+) -> None:
+    job = await store.create("record", {"seconds": 600})
+    daemon = Proc(db_dsn, tmp_path / "daemon.log", SHUTDOWN_GRACE_SECONDS="600")
+    procs.append(daemon)
+    await eventually(lambda: _status_is(store, job["uuid"], "processing"), timeout=60,
+                     what="job running")
+    daemon.p.send_signal(signal.SIGTERM)
+    await anyio.sleep(1)
+    assert daemon.p.poll() is None, "the first signal waits for the running job"
+    daemon.p.send_signal(signal.SIGTERM)
+    assert await daemon.wait(timeout=30) == 1
+    row = await store.get(job["uuid"])
+    assert row is not None
+    assert (row["status"], row["attempts"], row["rescues"]) == ("open", 0, 0)
+
+
+async def _status_is(store: JobStore, uuid: object, status: str) -> bool:
+    row = await store.get(uuid)  # type: ignore[arg-type]
+    return row is not None and row["status"] == status
+
+
 async def _more_runs_than(pool: asyncpg.Pool, n: int) -> bool:
     return await _runs(pool) > n
