@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from supervisor.cli import apikey_cmd, config_cmd, db_cmd, job_cmd, run_cmd, schedule_cmd
+from supervisor.cli import (
+    apikey_cmd,
+    config_cmd,
+    db_cmd,
+    job_cmd,
+    run_cmd,
+    schedule_cmd,
+    status_cmd,
+)
 
 app = typer.Typer(
     name="supervisor",
@@ -17,6 +25,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 run_cmd.register(app)
+status_cmd.register(app)
 app.add_typer(job_cmd.app, name="job")
 app.add_typer(schedule_cmd.app, name="schedule")
 app.add_typer(db_cmd.app, name="db")

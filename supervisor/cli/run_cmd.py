@@ -24,9 +24,24 @@ def _start(only: list[str] | None) -> None:
         fail(str(exc), 2)
     try:
         code = run_async(daemon.run)
-    except ServiceFailed as exc:
-        fail(str(exc), EX_SOFTWARE)
+    except Exception as exc:
+        failed = _service_failure(exc)
+        if failed is None:
+            raise
+        cause = failed.__cause__
+        fail(f"{failed}: {type(cause).__name__}: {cause}" if cause else str(failed), EX_SOFTWARE)
     raise typer.Exit(code)
+
+
+def _service_failure(exc: BaseException) -> ServiceFailed | None:
+    """The ServiceFailed that stopped the daemon; task groups wrap it in exception groups."""
+    if isinstance(exc, ServiceFailed):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            if (found := _service_failure(inner)) is not None:
+                return found
+    return None
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,193 @@
+"""`supervisor status`: which processes are alive, what they hold, and the jobs by state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import typer
+
+from supervisor.cli.common import fail, open_pool, print_json, run_async, settings
+from supervisor.states import ALL_STATUSES
+from supervisor.store.jobs import JobStore
+from supervisor.store.nodes import NodeStore
+
+EX_NONE_ALIVE = 3  # like `systemctl status` for a unit that is not running
+RECENT = 86400.0  # without --all, processes silent for longer than this are left out
+HELP = """Show which supervisor processes are alive and what the jobs are doing.
+
+Reads the process registry (the nodes table) and the jobs table of the configured database: each
+process's host, pid, roles, start time and heartbeat age, judged alive, stale (no heartbeat for
+NODE_STALE_SECONDS: it crashed or hangs, and its jobs are being rescued) or stopped; the jobs it
+holds in memory and runs per lane, and what it finished; services that stopped making progress;
+the wait of the oldest ready job; the last scheduler tick; and the jobs per state and type.
+
+Exit status: 0 if at least one process is alive, 3 if none is, 69 if the database cannot be
+reached, 78 if a setting is invalid."""
+
+
+def _state(row: Mapping[str, Any], stale_seconds: float) -> str:
+    if row["stopped_at"] is not None:
+        return "stopped"
+    return "alive" if float(row["heartbeat_age"]) <= stale_seconds else "stale"
+
+
+def _process(row: Mapping[str, Any], stale_seconds: float) -> dict[str, Any]:
+    """One nodes row as a report entry; live figures come from its last heartbeat."""
+    info = row["info"] or {}
+    depth, running = info.get("queue_depth", {}), info.get("running", {})
+    return {
+        "id": str(row["id"]), "host": row["hostname"], "pid": row["pid"],
+        "roles": list(row["roles"]), "state": _state(row, stale_seconds),
+        "started_at": row["started_at"].isoformat(),
+        "heartbeat_age": round(float(row["heartbeat_age"]), 1),
+        "stopped_at": row["stopped_at"].isoformat() if row["stopped_at"] else None,
+        "lanes": {lane: {"queued": depth.get(lane, 0), "running": running.get(lane, 0)}
+                  for lane in sorted(depth.keys() | running.keys())},
+        "finished": info.get("finished"), "per_minute": info.get("per_minute"),
+        "draining": bool(info.get("draining", False)), "stalled": info.get("stalled", []),
+        "progress_age": info.get("progress_age", {}),
+    }
+
+
+def _scheduler_tick_age(processes: Iterable[Mapping[str, Any]]) -> float | None:
+    """Seconds since any live scheduler last started a tick, or None if none reports one."""
+    ages = [p["progress_age"]["scheduler"] + p["heartbeat_age"] for p in processes
+            if p["state"] == "alive" and "scheduler" in p["progress_age"]]
+    return round(min(ages), 1) if ages else None
+
+
+def _jobs(counts: Iterable[Mapping[str, Any]], oldest: float | None) -> dict[str, Any]:
+    by_status = dict.fromkeys(ALL_STATUSES, 0)
+    by_type: dict[str, dict[str, int]] = {}
+    for row in counts:
+        by_status[row["status"]] = by_status.get(row["status"], 0) + row["n"]
+        by_type.setdefault(row["job_type"], {})[row["status"]] = row["n"]
+    return {"total": sum(by_status.values()), "by_status": by_status,
+            "by_type": dict(sorted(by_type.items())),
+            "oldest_ready_age": None if oldest is None else round(oldest, 1)}
+
+
+def build_report(
+    nodes: Sequence[Mapping[str, Any]], counts: Iterable[Mapping[str, Any]],
+    oldest_ready_age: float | None, *, stale_seconds: float, show_all: bool = False,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Everything `supervisor status` shows, as JSON-friendly values."""
+    every = [_process(row, stale_seconds) for row in nodes]
+    shown = [p for p in every if show_all or (p["state"] != "stopped"
+                                              and p["heartbeat_age"] <= RECENT)]
+    tick_age = _scheduler_tick_age(every)
+    now = now or datetime.now(UTC)
+    return {
+        **{state: sum(p["state"] == state for p in every)
+           for state in ("alive", "stale", "stopped")},
+        "node_stale_seconds": stale_seconds,
+        "processes": shown,
+        "last_scheduler_tick_age": tick_age,
+        "last_scheduler_tick_at": None if tick_age is None
+        else (now - timedelta(seconds=tick_age)).isoformat(),
+        "jobs": _jobs(counts, oldest_ready_age),
+    }
+
+
+def ago(seconds: float | None) -> str:
+    """A short human duration."""
+    if seconds is None:
+        return "n/a"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours < 48 else f"{hours // 24}d{hours % 24:02d}h"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    """Aligned columns: numbers to the right, text to the left."""
+    cells = [[str(c) for c in headers], *[["-" if c is None else str(c) for c in r] for r in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    numeric = [any(isinstance(r[i], int) for r in rows)
+               and all(r[i] is None or isinstance(r[i], int) for r in rows)
+               for i in range(len(headers))]
+    return ["  ".join(c.rjust(w) if num else c.ljust(w)
+                      for c, w, num in zip(r, widths, numeric, strict=True)).rstrip()
+            for r in cells]
+
+
+def _process_lines(report: Mapping[str, Any]) -> list[str]:
+    rows = []
+    for p in report["processes"]:
+        live = p["state"] == "alive"
+        lanes = ", ".join(f"{n} {v['queued']}/{v['running']}" for n, v in p["lanes"].items())
+        started = datetime.fromisoformat(p["started_at"]).astimezone()
+        state = p["state"] + (" (draining)" if live and p["draining"] else "")
+        rows.append([state, p["host"], p["pid"], ",".join(p["roles"]),
+                     started.strftime("%Y-%m-%d %H:%M:%S"), ago(p["heartbeat_age"]) + " ago",
+                     (lanes or "-") if live else "-", p["finished"], p["per_minute"] if live
+                     else None])
+    lines = table(["STATE", "HOST", "PID", "ROLES", "STARTED", "HEARTBEAT",
+                   "QUEUED/RUNNING", "FINISHED", "JOBS/MIN"], rows) if rows else []
+    for p in report["processes"]:
+        if p["state"] == "alive" and p["stalled"]:
+            lines.append(f"  pid {p['pid']} on {p['host']}: no progress from "
+                         + ", ".join(f"{n} ({ago(p['progress_age'].get(n))})"
+                                     for n in p["stalled"]))
+    return lines
+
+
+def _job_lines(jobs: Mapping[str, Any]) -> list[str]:
+    rows: list[list[Any]] = [
+        [job_type, *[per.get(s, 0) for s in ALL_STATUSES], sum(per.values())]
+        for job_type, per in jobs["by_type"].items()]
+    rows.append(["all", *[jobs["by_status"][s] for s in ALL_STATUSES], jobs["total"]])
+    return table(["JOB TYPE", *ALL_STATUSES, "total"], rows)
+
+
+def render(report: Mapping[str, Any]) -> list[str]:
+    """The report as text for a person."""
+    hidden = report["alive"] + report["stale"] + report["stopped"] - len(report["processes"])
+    lines = [f"processes: {report['alive']} alive, {report['stale']} stale, "
+             f"{report['stopped']} stopped" + (f" ({hidden} not listed; --all lists them)"
+                                               if hidden else "")]
+    lines += _process_lines(report)
+    tick = report["last_scheduler_tick_age"]
+    lines += ["", "last scheduler tick: "
+              + (f"{ago(tick)} ago" if tick is not None else "n/a (no live scheduler)"),
+              "oldest ready job waiting: " + ago(report["jobs"]["oldest_ready_age"]), ""]
+    return lines + _job_lines(report["jobs"])
+
+
+async def _fetch(config: Any, show_all: bool) -> dict[str, Any]:
+    async with open_pool(config, apply_migrations=False) as pool:
+        jobs = JobStore(pool)
+        try:
+            nodes, counts = await NodeStore(pool).list(), await jobs.counts()
+            oldest = await jobs.oldest_ready_age()
+        except asyncpg.UndefinedTableError:
+            fail("this database has no supervisor tables: no process has ever started on it "
+                 "(`supervisor db migrate` creates them)", EX_NONE_ALIVE)
+    return build_report([dict(r) for r in nodes], [dict(r) for r in counts], oldest,
+                        stale_seconds=config.node_stale_seconds,
+                        show_all=show_all)
+
+
+def register(app: typer.Typer) -> None:
+    """Attach `status` to the main app."""
+
+    @app.command("status", help=HELP)
+    def status(
+        as_json: bool = typer.Option(False, "--json", help="Print JSON, not a table."),
+        show_all: bool = typer.Option(False, "--all", help="Also list stopped processes and "
+                                      "ones silent for more than a day."),
+    ) -> None:
+        config = settings()
+        report = run_async(lambda: _fetch(config, show_all))
+        if as_json:
+            print_json(report)
+        else:
+            typer.echo("\n".join(render(report)))
+        raise typer.Exit(0 if report["alive"] else EX_NONE_ALIVE)

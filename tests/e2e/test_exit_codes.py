@@ -1,0 +1,55 @@
+"""Failing fast and visibly: each documented exit status, with its message on stderr.
+
+systemd's units rely on these: RestartPreventExitStatus=2 78 stops a unit that cannot start
+until someone fixes it, and every other non-zero status is restarted by Restart=on-failure.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tests.e2e.procs import DaemonProc, cli
+
+UNREACHABLE = "postgresql://nobody@127.0.0.1:1/none"
+
+
+@pytest.mark.parametrize("command", [["run"], ["status"], ["config", "check"]])
+async def test_a_bad_setting_exits_78_naming_it(command: list[str]) -> None:
+    done = await cli(None, *command, PARALLEL_JOBS="zero")
+    assert done.returncode == 78, done.stderr
+    assert done.stdout == b""
+    assert (b"PARALLEL_JOBS='zero' (from env) is invalid: PARALLEL_JOBS must be an integer >= 1"
+            in done.stderr)
+
+
+async def test_an_unknown_service_exits_2_listing_the_names() -> None:
+    done = await cli(UNREACHABLE, "run", "--only", "heartbeat")
+    assert done.returncode == 2, done.stderr
+    assert b"unknown service(s) heartbeat; choose from scheduler" in done.stderr
+
+
+@pytest.mark.parametrize("command", [["run"], ["status"]])
+async def test_an_unreachable_database_exits_69(command: list[str]) -> None:
+    done = await cli(UNREACHABLE, *command)
+    assert done.returncode == 69, done.stderr
+    assert b"cannot connect to PostgreSQL at postgresql://nobody@127.0.0.1:1/none" in done.stderr
+
+
+async def test_a_service_that_keeps_crashing_exits_70(
+    db_dsn: str, pool: asyncpg.Pool, tmp_path: Path,
+) -> None:
+    # Only the rescue statement reads this column, so only the rescue service breaks.
+    await pool.execute("ALTER TABLE jobs RENAME COLUMN rescues TO rescues_gone")
+    daemon = DaemonProc(db_dsn, tmp_path / "daemon.log", "--only", "rescue",
+                        RESTART_LIMIT="1", RESCUE_INTERVAL_SECONDS="0.1")
+    try:
+        assert await daemon.wait() == 70, daemon.tail()
+        out = daemon.log.read_text()
+        assert ("error: service 'rescue' crashed 2 times within 300s; giving up: "
+                "UndefinedColumnError: column j.rescues does not exist") in out
+        assert out.count('"action": "service_crash"') == 1  # the first crash, restarted
+    finally:
+        daemon.kill()
