@@ -58,6 +58,19 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _worst(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error to report from a failed tick: a non-transient one if any, else the first."""
+    leaves: list[BaseException] = []
+    stack: list[BaseException] = [group]
+    while stack:
+        exc = stack.pop(0)
+        if isinstance(exc, BaseExceptionGroup):
+            stack.extend(exc.exceptions)
+        else:
+            leaves.append(exc)
+    return next((e for e in leaves if not is_transient(e)), leaves[0])
+
+
 @asynccontextmanager
 async def _unflushed_transaction(conn: Conn) -> AsyncIterator[None]:
     """A transaction whose commit does not wait for the WAL flush, begun in one round trip.
@@ -109,9 +122,13 @@ class Scheduler:
                 while await self._batch(conn, now, report) == self.batch:
                     pass
 
-        async with anyio.create_task_group() as tg:
-            for _ in range(self.concurrency):
-                tg.start_soon(drain)
+        try:
+            async with anyio.create_task_group() as tg:
+                for _ in range(self.concurrency):
+                    tg.start_soon(drain)
+        except BaseExceptionGroup as group:
+            # Callers judge the error itself (is the database away?), not the group around it.
+            raise _worst(group) from None
         level = logging.INFO if report.due else logging.DEBUG
         log.log(level, "scheduler tick: %d due, %d fired, %d skipped, %d coalesced",
                 report.due, report.fired, report.skipped_overlap, report.coalesced, extra={
@@ -203,19 +220,18 @@ class Scheduler:
         self, stopping: asyncio.Event, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
     ) -> None:
         """Sync config.toml schedules, then tick until `stopping`, waiting out database outages."""
-        if self.declared is not None and self.registry is not None:
-            from supervisor.schedule_sync import sync_config
-            from supervisor.schedules import ScheduleService
-
-            await sync_config(ScheduleService(self.pool, self.registry, clock=self.clock),
-                              self.declared)
         task_status.started()
         backoff = Backoff()
+        # Synced inside the loop, so a database away at (re)start is waited out like any tick.
+        unsynced = self.declared is not None and self.registry is not None
         while not stopping.is_set():
             beat(self.poll_seconds)
             if self.wake is not None:
                 self.wake.clear()
             try:
+                if unsynced:
+                    await self._sync()
+                    unsynced = False
                 report = await self.tick_once()
                 delay = await self.next_wait(report)
                 backoff.reset()
@@ -226,3 +242,11 @@ class Scheduler:
                 log.warning("database unavailable, will retry", extra={
                     "action": "scheduler_tick", "error": str(exc), "delay": delay})
             await wait_any(stopping, self.wake, timeout=delay)
+
+    async def _sync(self) -> None:
+        from supervisor.schedule_sync import sync_config
+        from supervisor.schedules import ScheduleService
+
+        assert self.declared is not None and self.registry is not None
+        await sync_config(ScheduleService(self.pool, self.registry, clock=self.clock),
+                          self.declared)

@@ -203,14 +203,28 @@ async def test_a_new_schedule_takes_effect_without_waiting_a_tick(
     assert lateness >= 0
 
 
-async def test_scheduler_service_syncs_declared_schedules_before_it_starts(
+async def test_the_scheduler_service_syncs_declared_schedules_when_it_starts(
     pool: asyncpg.Pool,
 ) -> None:
     clock = SimClock(T0)
     declared = {"hourly": {"cron": "0 * * * *", "job_type": "noop"}}
     sched = scheduler(pool, clock, declared=declared)
     stopping = asyncio.Event()
-    stopping.set()  # start, sync, and stop straight away
-    await sched.run(stopping)
+    async with anyio.create_task_group() as tg:
+        await tg.start(sched.run, stopping)
+
+        async def synced() -> bool:
+            return bool(await pool.fetchval("SELECT count(*) FROM scheduled_jobs") == 1)
+        await eventually(synced, what="the config schedule in the database")
+        stopping.set()
     row = await service(pool, clock).get("hourly")
     assert (row["source"], row["next_run_at"]) == ("config", "2025-06-02T10:00:00+00:00")
+
+
+async def test_a_database_error_inside_a_tick_surfaces_as_itself(pool: asyncpg.Pool) -> None:
+    clock = SimClock(T0)
+    await add(service(pool, clock), "x", "* * * * *")
+    clock.advance(minutes=1)
+    await pool.execute("ALTER TABLE jobs RENAME TO jobs_away")
+    with pytest.raises(asyncpg.UndefinedTableError):
+        await scheduler(pool, clock).tick_once()
