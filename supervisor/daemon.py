@@ -159,7 +159,7 @@ class Daemon:
         async with anyio.create_task_group() as infra:
             infra.start_soon(self._signals, infra.cancel_scope)
             await infra.start(Listener(rt.dsn, rt.hub).run, infra_stop)
-            await infra.start(rt.node.run, infra_stop)
+            await infra.start(rt.liveness.watched("heartbeat", rt.node.run), infra_stop)
             if rt.redis_wake is not None:
                 await infra.start(rt.redis_wake.run, infra_stop)
             async with anyio.create_task_group() as writing:

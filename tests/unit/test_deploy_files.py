@@ -54,14 +54,13 @@ REQUIRED = {
         "WatchdogSec": "30",
         "Restart": "on-failure",
         "RestartSec": "5",
-        "RestartPreventExitStatus": "78",
+        "RestartPreventExitStatus": "2 78",
         "TimeoutStopSec": "45",
         "KillSignal": "SIGTERM",
         "User": "supervisor",
         "Group": "supervisor",
         "StateDirectory": "supervisor",
         "EnvironmentFile": "-/etc/supervisor/supervisor.env",
-        "ExecStartPre": f"{BINARY} config check",
         "ProtectSystem": "strict",
         "ProtectHome": "yes",
         "PrivateTmp": "yes",
@@ -109,6 +108,24 @@ def test_units_differ_only_where_they_must() -> None:
         keys = whole[section].keys() | template[section].keys()
         for key in keys - PER_UNIT:
             assert whole[section].get(key) == template[section].get(key), f"[{section}] {key}="
+
+
+def test_a_bad_setting_fails_the_unit_at_once() -> None:
+    # RestartPreventExitStatus= sees only the main process: a config check in ExecStartPre
+    # would be restarted until the start limit instead of failing once with status 78.
+    for name in UNITS:
+        assert "ExecStartPre" not in parse_unit(SYSTEMD / name)["Service"], name
+
+
+def test_documented_instance_names_are_services() -> None:
+    daemon = pytest.importorskip("supervisor.daemon", reason="supervisor.daemon not written yet")
+    text = (SYSTEMD / "README.md").read_text()
+    loop = re.search(r"for name in ([a-z_ ]+); do", text)
+    assert loop is not None
+    assert loop.group(1).split() == daemon.service_names()
+    lines = (SYSTEMD / "supervisor@.service").read_text().splitlines()
+    comment = " ".join(line.lstrip("#").strip() for line in lines if line.startswith("#"))
+    assert ", ".join(daemon.service_names()) in comment
 
 
 def test_stop_timeout_outlasts_shutdown_grace() -> None:
