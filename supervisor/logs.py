@@ -6,17 +6,42 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _BLANK = logging.LogRecord("", logging.INFO, "", 0, "", None, None)
-_RECORD_ATTRS = frozenset(vars(_BLANK)) | {"message", "asctime"}
+# uvicorn repeats each message with terminal colours; the plain one is enough.
+_RECORD_ATTRS = frozenset(vars(_BLANK)) | {"message", "asctime", "color_message"}
 # Extras that lead the line, in this order, so related lines are easy to scan and grep.
 _LEADING = ("action", "job")
 # Keys the formatters own; an extra with one of these names is kept under `<name>_`.
 _BASE_KEYS = frozenset({"time", "level", "service", "msg", "exc", "stack"})
 _FORMATS = {"json": True, "plain": False}
+
+
+class SafeLogger(logging.Logger):
+    """A logger whose `extra=` cannot crash its caller by naming a LogRecord attribute.
+
+    The standard logger raises KeyError for `extra={"created": ...}`; in a daemon that turns a
+    log line into a crashed service. Such keys are kept under `<name>_` instead.
+    """
+
+    def makeRecord(
+        self, name: str, level: int, fn: str, lno: int, msg: object, args: Any,
+        exc_info: Any, func: str | None = None, extra: Mapping[str, object] | None = None,
+        sinfo: str | None = None,
+    ) -> logging.LogRecord:
+        """Build the record with clashing extras renamed."""
+        if extra:
+            extra = {(f"{k}_" if k in _RECORD_ATTRS else k): v for k, v in extra.items()}
+        return super().makeRecord(name, level, fn, lno, msg, args, exc_info, func, extra, sinfo)
+
+
+# Every logger created after this import is safe; supervisor/__init__.py imports this module
+# first, so all of ours are.
+logging.setLoggerClass(SafeLogger)
 
 
 def format_time(created: float) -> str:
@@ -26,7 +51,9 @@ def format_time(created: float) -> str:
 
 
 def service_name(logger_name: str) -> str:
-    """The last dotted part of a logger name: supervisor.runner -> runner."""
+    """The last dotted part of a logger name: supervisor.runner -> runner; uvicorn -> api."""
+    if logger_name.startswith("uvicorn"):
+        return "api"  # uvicorn.error and uvicorn.access are the HTTP server's own lines
     return logger_name.rsplit(".", 1)[-1]
 
 

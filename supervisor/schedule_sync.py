@@ -67,7 +67,7 @@ async def sync_config(service: ScheduleService, tables: Mapping[str, Any]) -> Sy
         log.warning("schedule %s is no longer in config.toml: paused", name,
                     extra={"action": "schedule_sync", "schedule": name})
     log.info("synced config.toml schedules", extra={
-        "action": "schedule_sync", "declared": len(tables), "created": len(report.created),
+        "action": "schedule_sync", "declared": len(tables), "added": len(report.created),
         "updated": len(report.updated), "invalid": len(report.invalid),
         "deactivated": len(report.deactivated)})
     if report.created or report.updated or report.deactivated:

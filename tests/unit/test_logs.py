@@ -181,3 +181,16 @@ def test_default_stream_is_stderr(capsys: pytest.CaptureFixture[str]) -> None:
     (doc,) = [json.loads(line) for line in captured.err.splitlines()]
     assert doc["service"] == "first_time"
     assert doc["msg"] == "to stderr"
+
+
+def test_an_extra_named_like_a_record_attribute_does_not_crash_the_caller() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", json_lines=True, stream=stream)
+    logging.getLogger("supervisor.test_clash").info(
+        "synced", extra={"created": 3, "name": "x", "action": "sync"})
+    line = json.loads(stream.getvalue().splitlines()[-1])
+    assert (line["created_"], line["name_"], line["action"]) == (3, "x", "sync")
+
+
+def test_uvicorn_lines_are_attributed_to_the_api() -> None:
+    assert service_name("uvicorn.error") == "api"
