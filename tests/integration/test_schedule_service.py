@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -145,7 +146,10 @@ async def test_explain_by_name_and_by_spec_flags_dst(pool: asyncpg.Pool) -> None
     assert exc.value.field == "cron" and "day-of-week" in str(exc.value)
 
 
-async def test_config_sync_upserts_reports_and_pauses_what_is_gone(pool: asyncpg.Pool) -> None:
+async def test_config_sync_upserts_reports_and_pauses_what_is_gone(
+    pool: asyncpg.Pool, caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, "supervisor")  # every log line of the sync is built
     clock = SimClock(T0)
     svc = service(pool, clock)
     await add(svc, "adopted", "*/5 * * * *")
@@ -169,6 +173,8 @@ async def test_config_sync_upserts_reports_and_pauses_what_is_gone(pool: asyncpg
     assert (await svc.get("session-inactive"))["next_run_at"] == before["next_run_at"]
     assert again.deactivated == ["adopted"]
     assert (await svc.get("adopted"))["active"] is False
+    assert any(getattr(r, "schedule", None) == "bad-zone" and r.levelname == "ERROR"
+               for r in caplog.records)
 
 
 async def _wait_for_run(pool: asyncpg.Pool, name: str) -> None:

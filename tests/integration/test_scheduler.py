@@ -4,6 +4,7 @@ DST, bad rows. Time is simulated: every scheduler reads an injected clock."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -31,8 +32,9 @@ def _utc(text: str) -> datetime:
 
 
 async def test_three_schedulers_fire_each_occurrence_exactly_once(
-    pool: asyncpg.Pool, db_dsn: str,
+    pool: asyncpg.Pool, db_dsn: str, caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG, "supervisor")  # every tick's log line is built
     clock = SimClock(T0 + timedelta(seconds=7))
     svc = service(pool, clock)
     crons = {"each-minute": ("* * * * *", "UTC"), "five": ("*/5 * * * *", "Europe/Warsaw"),
@@ -61,6 +63,8 @@ async def test_three_schedulers_fire_each_occurrence_exactly_once(
     assert sum(r.fired for r in reports) == total
     assert sum(r.conflicts for r in reports) == 0  # the locks, not the unique key, kept it once
     assert sum(r.due for r in reports) == total
+    ticks = [r for r in caplog.records if getattr(r, "action", None) == "scheduler_tick"]
+    assert sum(r.__dict__["fired"] for r in ticks) == total
 
 
 async def _fire_then_stop(pool: asyncpg.Pool, clock: SimClock, policy: str) -> None:
