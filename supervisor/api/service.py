@@ -53,9 +53,11 @@ def bind(host: str, port: int) -> socket.socket:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         sock.listen(2048)
-    except OSError:
+    except OSError as exc:
         sock.close()
-        raise
+        raise OSError(exc.errno, f"the api service cannot listen on {host}:{port} "
+                      f"({exc.strerror}); set API_HOST / API_PORT, or leave the api service "
+                      "out with --only") from None
     return sock
 
 
@@ -78,18 +80,15 @@ class ApiService:
         self, stopping: asyncio.Event, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
     ) -> None:
         """Bind, report started, serve; on `stopping` finish open requests and return."""
-        import uvicorn
-
-        from supervisor.api.app import create_app
-
         config = self.runtime.config
-        await ensure_first_key(self.runtime)
         sock = bind(config.api_host, config.api_port)
         self.port = sock.getsockname()[1]
-        server = _server_class()(uvicorn.Config(
-            create_app(self.runtime), lifespan="off", log_config=None, access_log=False,
-            timeout_graceful_shutdown=SHUTDOWN_SECONDS, server_header=False,
-        ))
+        try:
+            await ensure_first_key(self.runtime, self.port)
+            server = self._server()
+        except BaseException:
+            sock.close()
+            raise
         served = asyncio.Event()
 
         async def serve() -> None:
@@ -107,6 +106,16 @@ class ApiService:
         if not stopping.is_set():
             raise RuntimeError("the HTTP server stopped on its own")
 
+    def _server(self) -> Any:
+        import uvicorn
+
+        from supervisor.api.app import create_app
+
+        return _server_class()(uvicorn.Config(
+            create_app(self.runtime), lifespan="off", log_config=None, access_log=False,
+            timeout_graceful_shutdown=SHUTDOWN_SECONDS, server_header=False,
+        ))
+
     def _started(self, task_status: TaskStatus[None]) -> None:
         config = self.runtime.config
         log.info("serving the HTTP API", extra={
@@ -116,7 +125,7 @@ class ApiService:
         task_status.started()
 
 
-async def ensure_first_key(runtime: RuntimeLike) -> None:
+async def ensure_first_key(runtime: RuntimeLike, port: int | None = None) -> None:
     """On a database with no API key ever made, make one and print it once."""
     keys = ApiKeyStore(runtime.pool)
     if await keys.count() > 0:
@@ -129,7 +138,7 @@ async def ensure_first_key(runtime: RuntimeLike) -> None:
     sys.stderr.write(
         f"\nCreated the first API key, {FIRST_KEY_NAME!r}. It is shown only this once:\n\n"
         f"    {key}\n\nSend it in the X-API-Key header, for example:\n\n"
-        f"    {usage_hint(key, config.api_host, config.api_port)}\n\n"
+        f"    {usage_hint(key, config.api_host, port or config.api_port)}\n\n"
         "Manage keys with `supervisor apikey create|list|revoke`.\n\n")
     sys.stderr.flush()
     log.warning("created the first API key (printed once to stderr)", extra={
