@@ -57,16 +57,18 @@ class Plan:
     at_least: bool = False  # the counts are lower bounds (more than SCAN_LIMIT were due)
 
 
-def _due(cron: CronSchedule, first: datetime, now: datetime) -> tuple[list[datetime], bool]:
-    """Occurrences from `first` up to `now`, oldest first, and whether SCAN_LIMIT cut them."""
+def _due(cron: CronSchedule, first: datetime,
+         now: datetime) -> tuple[list[datetime], datetime, bool]:
+    """Occurrences from `first` up to `now` (oldest first), the next one after them, and
+    whether SCAN_LIMIT cut the list short."""
     found: list[datetime] = []
     at = first
     while at <= now:
         if len(found) == SCAN_LIMIT:
-            return found, True
+            return found, at, True
         found.append(at)
         at = next_fire(cron, at)
-    return found, False
+    return found, at, False
 
 
 def _newest(cron: CronSchedule, floor: datetime, now: datetime, keep: int,
@@ -88,14 +90,14 @@ def plan_fires(
     grace: timedelta,
 ) -> Plan:
     """Apply the misfire policy to the occurrences due at `now`."""
-    due, capped = _due(cron, next_run_at, now)
+    due, upcoming, capped = _due(cron, next_run_at, now)
     if not due:
         return Plan((), next_run_at)
     total = len(due)
     if capped:
         due, seen = _newest(cron, due[-1], now, max(limit, 1), grace)
         total += seen
-    upcoming = next_fire(cron, due[-1]) if not capped else cron.next_after(now)
+        upcoming = cron.next_after(now)
     on_time = [t for t in due if now - t <= grace]
     missed = total - len(on_time)
     if missed == 0:
