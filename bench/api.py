@@ -20,10 +20,12 @@ import subprocess
 import sys
 import time
 
+import anyio
 import httpx
 
 from bench.common import median, percentile, row, scratch_database
 from supervisor.db import create_pool
+from supervisor.eventloop import backend_options
 from supervisor.store.api_keys import ApiKeyStore
 from supervisor.store.jobs import JobStore
 
@@ -182,4 +184,4 @@ if __name__ == "__main__":
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    asyncio.run(main(args.creates, args.clients, args.rounds))
+    anyio.run(main, args.creates, args.clients, args.rounds, backend_options=backend_options())

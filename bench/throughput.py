@@ -13,6 +13,7 @@ import logging
 import time
 from pathlib import Path
 
+import anyio
 import asyncpg
 
 from bench.common import median, percentile, row, scratch_database
@@ -20,6 +21,7 @@ from services import build_registry
 from supervisor.config import load_config
 from supervisor.daemon import Daemon
 from supervisor.db import create_pool
+from supervisor.eventloop import backend_options
 from supervisor.store.jobs import JobStore
 
 PEER_NOTES = "PgQueuer 1.6 ~9,000/s (1 proc); bare loop ~45,000/s"
@@ -146,4 +148,4 @@ if __name__ == "__main__":
     parser.add_argument("--jobs", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    asyncio.run(main(args.jobs, args.rounds))
+    anyio.run(main, args.jobs, args.rounds, backend_options=backend_options())

@@ -12,6 +12,9 @@ from supervisor.store.jobs import JobStore, NewJob
 
 log = logging.getLogger("supervisor.api")
 MAX_BATCH = 500
+# INSERTs in flight at once: while one waits for its WAL flush the next batch is already being
+# written, and PostgreSQL flushes both in one go.
+WRITERS = 2
 
 
 class CreateBatcher:
@@ -21,11 +24,12 @@ class CreateBatcher:
     arrived during the previous one. A caller is answered only after its row is committed.
     """
 
-    def __init__(self, store: JobStore, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, store: JobStore, max_batch: int = MAX_BATCH, writers: int = WRITERS) -> None:
         self.store = store
         self.max_batch = max_batch
+        self.writers = writers
         self._pending: list[tuple[NewJob, asyncio.Future[None]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._flushers: set[asyncio.Task[None]] = set()
         self.batches = 0
 
     async def create(self, job_type: str, data: dict[str, object], retry_count: int,
@@ -34,20 +38,19 @@ class CreateBatcher:
         job = NewJob(uuid4(), job_type, data, retry_count, retry_interval)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((job, done))
-        if self._flusher is None:
+        if len(self._flushers) < self.writers:
             # Its own task, so a client hanging up cannot abandon the others' rows mid-write.
-            self._flusher = asyncio.create_task(self._flush_all())
+            task = asyncio.create_task(self._flush_all())
+            self._flushers.add(task)
+            task.add_done_callback(self._flushers.discard)
         await asyncio.shield(done)
         return job.uuid
 
     async def _flush_all(self) -> None:
-        try:
-            while self._pending:
-                batch = self._pending[:self.max_batch]
-                del self._pending[:self.max_batch]
-                await self._write(batch)
-        finally:
-            self._flusher = None
+        while self._pending:
+            batch = self._pending[:self.max_batch]
+            del self._pending[:self.max_batch]
+            await self._write(batch)
 
     async def _write(self, batch: list[tuple[NewJob, asyncio.Future[None]]]) -> None:
         self.batches += 1

@@ -14,6 +14,7 @@ import typer
 
 from supervisor.config import EX_CONFIG, Config, ConfigError, load_config
 from supervisor.db import DatabaseUnavailable, create_pool, resolve_dsn
+from supervisor.eventloop import backend_options
 from supervisor.logs import configure_logging
 from supervisor.store.migrate import migrate
 
@@ -41,7 +42,7 @@ def settings(**overrides: Any) -> Config:
 def run_async(fn: Callable[[], Awaitable[T]]) -> T:
     """Run a coroutine function, turning a missing database into a clear exit 69."""
     try:
-        return anyio.run(fn)
+        return anyio.run(fn, backend_options=backend_options())
     except DatabaseUnavailable as exc:
         fail(str(exc), EX_UNAVAILABLE)
 
