@@ -121,15 +121,25 @@ class Daemon:
         """Run until stopped; the exit status for the process."""
         async with AsyncExitStack() as stack:
             rt = self.runtime = await self._open(stack)
-            await self._serve(rt)
-            if self.forced and rt.writer.pending():
-                # A forced stop cancelled the writer: one quick try to hand back what was held,
-                # so those jobs reopen now instead of being counted as a crash by the rescue loop.
+            try:
+                await self._serve(rt)
+            finally:
+                await self._hand_back(rt)
+        log.info("stopped", extra={"action": "stop", "forced": self.forced})
+        return 1 if self.forced else 0
+
+    async def _hand_back(self, rt: Runtime) -> None:
+        """Last writes of any exit, clean, forced or crashed: nothing may stay claimed."""
+        try:
+            if rt.writer.pending():
+                # A forced stop or a crash cancelled the writer: one quick try to hand back what
+                # was held, so those jobs reopen now instead of waiting for the rescue loop.
                 with anyio.move_on_after(3, shield=True):
                     await rt.writer.flush(everything=True)
             await rt.node.stopped()
-        log.info("stopped", extra={"action": "stop", "forced": self.forced})
-        return 1 if self.forced else 0
+        except Exception as exc:  # the database is away: the rescue loop returns them later
+            log.warning("could not hand back held jobs; the rescue loop will", extra={
+                "action": "hand_back", "error": str(exc), "pending": rt.writer.pending()})
 
     async def _open(self, stack: AsyncExitStack) -> Runtime:
         dsn = await resolve_dsn(self.config, stack)

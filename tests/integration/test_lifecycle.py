@@ -7,6 +7,7 @@ from typing import Any
 
 import anyio
 import asyncpg
+import pytest
 from pydantic import BaseModel
 
 from supervisor.config import Config
@@ -183,3 +184,36 @@ async def _held(pool: asyncpg.Pool, n: int, only: str | None = None) -> bool:
 
 async def _inside_is_zero(gate: Gate) -> bool:
     return gate.inside == 0
+
+
+class Crasher:
+    """A service that fails a while after it started."""
+
+    def __init__(self, go: asyncio.Event) -> None:
+        self.go = go
+
+    async def run(self, stopping: asyncio.Event, *, task_status: Any) -> None:
+        task_status.started()
+        await self.go.wait()
+        raise RuntimeError("crash on purpose")
+
+
+async def test_a_crashed_daemon_hands_back_what_it_held(
+    db_dsn: str, store: JobStore, pool: asyncpg.Pool, monkeypatch: Any
+) -> None:
+    from supervisor import daemon as daemon_module
+    from supervisor.supervise import ServiceFailed
+
+    gate, go = Gate(), asyncio.Event()
+    monkeypatch.setitem(daemon_module.FACTORIES, "crasher", lambda rt: Crasher(go))
+    config = make_config(db_dsn, restart_limit=0, job_in_queue_size=10, parallel_jobs=2)
+    daemon = Daemon(config, registry_with(gate), only=["first_time", "crasher"])
+    await store.create_many("gate", [{} for _ in range(20)])
+    with pytest.raises(BaseExceptionGroup) as failure:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(daemon.run)
+            await eventually(lambda: _held(pool, 2, "processing"), what="both workers busy")
+            go.set()
+    assert failure.group_contains(ServiceFailed)
+    assert await statuses(pool) == {"open": 20}
+    assert await pool.fetchval("SELECT count(*) FROM nodes WHERE stopped_at IS NULL") == 0
