@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
@@ -105,31 +106,28 @@ def show(uuid: str, as_json: bool = typer.Option(False, "--json", help="Print JS
         typer.echo(f"{k:<15} {json.dumps(v) if isinstance(v, dict | list) else v}")
 
 
-@app.command("cancel")
-def cancel(uuid: str) -> None:
-    """Cancel a job that has not ended (a running one is interrupted)."""
+def _change(uuid: str, change: Callable[[JobStore, UUID], Awaitable[Any]], done: str,
+            refused: str) -> None:
+    """Apply a state change to one job, or say why it does not apply."""
     key = _uuid(uuid)
 
     async def go(store: JobStore) -> Any:
-        return await store.cancel(key), await store.get(key)
+        return await change(store, key), await store.get(key)
 
     row, current = _with_store(go)
     if row is None:
-        fail(f"no job {uuid}" if current is None else
-             f"job {uuid} is {current['status']} already; nothing to cancel", 1)
-    typer.echo(f"cancelled {uuid}")
+        fail(f"no job {uuid}" if current is None else f"job {uuid} is {current['status']}"
+             + refused, 1)
+    typer.echo(f"{done} {uuid}")
+
+
+@app.command("cancel")
+def cancel(uuid: str) -> None:
+    """Cancel a job that has not ended (a running one is interrupted)."""
+    _change(uuid, JobStore.cancel, "cancelled", " already; nothing to cancel")
 
 
 @app.command("retry")
 def retry(uuid: str) -> None:
     """Run a failed, dead or cancelled job again now, with its attempts reset."""
-    key = _uuid(uuid)
-
-    async def go(store: JobStore) -> Any:
-        return await store.retry_now(key), await store.get(key)
-
-    row, current = _with_store(go)
-    if row is None:
-        fail(f"no job {uuid}" if current is None else
-             f"job {uuid} is {current['status']}; only failed, dead or cancelled jobs retry", 1)
-    typer.echo(f"re-opened {uuid}")
+    _change(uuid, JobStore.retry_now, "re-opened", "; only failed, dead or cancelled jobs retry")

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -15,52 +12,22 @@ import pytest
 
 from supervisor.store.jobs import JobStore
 from tests.e2e.jobtypes import CREATE_TABLE
+from tests.e2e.procs import DaemonProc
 from tests.helpers import eventually, statuses
 
-ROOT = Path(__file__).resolve().parents[2]
 JOBS = 1000
 
 
-def _env(dsn: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "DATABASE_URL")}
-    env.update({
-        "DATABASE_URL": dsn, "SUPERVISOR_JOB_MODULES": "tests.e2e.jobtypes",
-        "SUPERVISOR_CONFIG": str(ROOT / "tests" / "e2e" / "empty.toml"),
-        "PYTHONPATH": str(ROOT), "LOG_FORMAT": "json", "PARALLEL_JOBS": "4",
-        "NODE_HEARTBEAT_SECONDS": "0.5", "NODE_STALE_SECONDS": "2",
-        "RESCUE_INTERVAL_SECONDS": "0.5", "JOB_WORKER_POLL_MS": "500",
-    })
-    env.update(extra)
-    return env
-
-
-class Proc:
-    """A daemon subprocess with its log in a file."""
-
-    def __init__(self, dsn: str, log: Path, **env: str) -> None:
-        self.log = log
-        self.handle = log.open("ab")
-        self.p = subprocess.Popen(
-            [sys.executable, "-m", "supervisor", "run", "--only", "rescue,first_time,retry"],
-            env=_env(dsn, **env), cwd=ROOT, stdout=self.handle, stderr=subprocess.STDOUT)
-
-    async def wait(self, timeout: float = 60) -> int:
-        with anyio.fail_after(timeout):
-            while (code := self.p.poll()) is None:
-                await anyio.sleep(0.05)
-        self.handle.close()
-        return code
-
-    def kill(self) -> None:
-        if self.p.poll() is None:
-            self.p.kill()
-            self.p.wait()
-        self.handle.close()
+def worker_daemon(dsn: str, log: Path, **extra: str) -> DaemonProc:
+    """The worker services with the e2e job type loaded and a quick rescue."""
+    return DaemonProc(dsn, log, "--only", "rescue,first_time,retry",
+                      SUPERVISOR_JOB_MODULES="tests.e2e.jobtypes", PARALLEL_JOBS="4",
+                      NODE_STALE_SECONDS="2", **extra)
 
 
 @pytest.fixture
-def procs() -> Iterator[list[Proc]]:
-    started: list[Proc] = []
+def procs() -> Iterator[list[DaemonProc]]:
+    started: list[DaemonProc] = []
     yield started
     for p in started:
         p.kill()
@@ -87,18 +54,18 @@ async def _assert_nothing_held(pool: asyncpg.Pool) -> None:
 
 
 async def test_sigterm_mid_run_then_restart_completes_every_job_once(
-    db_dsn: str, pool: asyncpg.Pool, store: JobStore, runs_table: None, procs: list[Proc],
+    db_dsn: str, pool: asyncpg.Pool, store: JobStore, runs_table: None, procs: list[DaemonProc],
     tmp_path: Path,
 ) -> None:
     await store.create_many("record", [{"seconds": 0.005} for _ in range(JOBS)])
-    first = Proc(db_dsn, tmp_path / "daemon.log")
+    first = worker_daemon(db_dsn, tmp_path / "daemon.log")
     procs.append(first)
     await eventually(lambda: _more_runs_than(pool, 200), timeout=60, what="200 runs")
     first.p.send_signal(signal.SIGTERM)
     assert await first.wait() == 0, first.log.read_text()[-3000:]
     await _assert_nothing_held(pool)
     assert (await statuses(pool)).get("completed", 0) < JOBS
-    second = Proc(db_dsn, tmp_path / "daemon.log")
+    second = worker_daemon(db_dsn, tmp_path / "daemon.log")
     procs.append(second)
     await eventually(lambda: _done(pool), timeout=120, what="every job completed")
     second.p.send_signal(signal.SIGTERM)
@@ -109,11 +76,11 @@ async def test_sigterm_mid_run_then_restart_completes_every_job_once(
 
 
 async def test_kill_9_mid_run_then_restart_leaves_nothing_stuck(
-    db_dsn: str, pool: asyncpg.Pool, store: JobStore, runs_table: None, procs: list[Proc],
+    db_dsn: str, pool: asyncpg.Pool, store: JobStore, runs_table: None, procs: list[DaemonProc],
     tmp_path: Path,
 ) -> None:
     await store.create_many("record", [{"seconds": 0.005} for _ in range(JOBS)])
-    first = Proc(db_dsn, tmp_path / "daemon.log")
+    first = worker_daemon(db_dsn, tmp_path / "daemon.log")
     procs.append(first)
     await eventually(lambda: _more_runs_than(pool, 200), timeout=60, what="200 runs")
     first.p.kill()
@@ -121,7 +88,7 @@ async def test_kill_9_mid_run_then_restart_leaves_nothing_stuck(
     counts = await statuses(pool)
     held = counts.get("in_queue", 0) + counts.get("processing", 0)
     assert held > 0, "the kill should catch the daemon holding jobs"
-    second = Proc(db_dsn, tmp_path / "daemon.log")
+    second = worker_daemon(db_dsn, tmp_path / "daemon.log")
     procs.append(second)
     await eventually(lambda: _done(pool), timeout=120, what="every job completed")
     second.p.send_signal(signal.SIGTERM)
@@ -134,11 +101,11 @@ async def test_kill_9_mid_run_then_restart_leaves_nothing_stuck(
 
 
 async def test_two_daemons_never_run_a_job_twice(
-    db_dsn: str, pool: asyncpg.Pool, store: JobStore, runs_table: None, procs: list[Proc],
+    db_dsn: str, pool: asyncpg.Pool, store: JobStore, runs_table: None, procs: list[DaemonProc],
     tmp_path: Path,
 ) -> None:
-    a = Proc(db_dsn, tmp_path / "a.log")
-    b = Proc(db_dsn, tmp_path / "b.log")
+    a = worker_daemon(db_dsn, tmp_path / "a.log")
+    b = worker_daemon(db_dsn, tmp_path / "b.log")
     procs.extend([a, b])
     await anyio.sleep(1.5)
     for _ in range(0, JOBS, 100):
@@ -155,11 +122,11 @@ async def test_two_daemons_never_run_a_job_twice(
 
 
 async def test_second_signal_forces_the_exit_and_hands_the_job_back(
-    db_dsn: str, pool: asyncpg.Pool, store: JobStore, runs_table: None, procs: list[Proc],
+    db_dsn: str, pool: asyncpg.Pool, store: JobStore, runs_table: None, procs: list[DaemonProc],
     tmp_path: Path,
 ) -> None:
     job = await store.create("record", {"seconds": 600})
-    daemon = Proc(db_dsn, tmp_path / "daemon.log", SHUTDOWN_GRACE_SECONDS="600")
+    daemon = worker_daemon(db_dsn, tmp_path / "daemon.log", SHUTDOWN_GRACE_SECONDS="600")
     procs.append(daemon)
     await eventually(lambda: _status_is(store, job["uuid"], "processing"), timeout=60,
                      what="job running")
