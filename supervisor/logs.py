@@ -12,8 +12,9 @@ from typing import Any, TextIO
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _BLANK = logging.LogRecord("", logging.INFO, "", 0, "", None, None)
-# uvicorn repeats each message with terminal colours; the plain one is enough.
-_RECORD_ATTRS = frozenset(vars(_BLANK)) | {"message", "asctime", "color_message"}
+_RECORD_ATTRS = frozenset(vars(_BLANK)) | {"message", "asctime"}
+# Not shown: uvicorn repeats each message with terminal colours; the plain one is enough.
+_HIDDEN = _RECORD_ATTRS | {"color_message"}
 # Extras that lead the line, in this order, so related lines are easy to scan and grep.
 _LEADING = ("action", "job")
 # Keys the formatters own; an extra with one of these names is kept under `<name>_`.
@@ -59,7 +60,7 @@ def service_name(logger_name: str) -> str:
 
 def record_extras(record: logging.LogRecord) -> dict[str, Any]:
     """The `extra=` fields of a record, action and job first."""
-    found = {k: v for k, v in vars(record).items() if k not in _RECORD_ATTRS}
+    found = {k: v for k, v in vars(record).items() if k not in _HIDDEN}
     ordered = {k: found.pop(k) for k in _LEADING if k in found}
     ordered.update(found)
     return {(f"{k}_" if k in _BASE_KEYS else k): v for k, v in ordered.items()}

@@ -194,3 +194,11 @@ def test_an_extra_named_like_a_record_attribute_does_not_crash_the_caller() -> N
 
 def test_uvicorn_lines_are_attributed_to_the_api() -> None:
     assert service_name("uvicorn.error") == "api"
+
+
+def test_uvicorns_coloured_copy_of_each_message_is_dropped() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", json_lines=True, stream=stream)
+    logging.getLogger("uvicorn.error").info("Started %d", 5, extra={"color_message": "\x1b[36m"})
+    line = json.loads(stream.getvalue().splitlines()[-1])
+    assert line == {"time": line["time"], "level": "INFO", "service": "api", "msg": "Started 5"}
