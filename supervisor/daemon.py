@@ -186,13 +186,13 @@ class Daemon:
             infra.cancel_scope.cancel()
 
     async def _run_services(self, rt: Runtime, infra: anyio.abc.TaskGroup) -> None:
-        policy = RestartPolicy(self.config.restart_limit, self.config.restart_window_seconds)
+        c = self.config
         async with anyio.create_task_group() as services:
             for name in self.only:
                 service = FACTORIES[name](rt)
+                policy = RestartPolicy(c.restart_limit, c.restart_window_seconds)  # per service
                 await services.start(supervise, name, rt.liveness.watched(name, service.run),
-                                     self.stopping,
-                                     RestartPolicy(policy.limit, policy.window))
+                                     self.stopping, policy)
             watchdog = Watchdog(self.notifier, lambda: self.healthy(rt),
                                 lambda: self.status_line(rt))
             infra.start_soon(watchdog.run, self.stopping)
