@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from typing import Any
 
 import anyio
@@ -54,6 +56,7 @@ async def test_jobs_complete_with_a_full_record(config: Config, store: JobStore,
         assert row is not None
         assert row["status"] == "completed" and row["attempts"] == 1
         assert row["node_id"] is not None
+        assert row["ran_on"] == f"{socket.gethostname()}:{os.getpid()}"
         assert row["started_at"] <= row["finished_at"]
 
 

@@ -88,7 +88,10 @@ UPDATE jobs SET progress = $3, updated_at = now()
 WHERE id = $1 AND token = $2 AND status = 'processing';
 
 -- name: get_job
-SELECT * FROM jobs WHERE uuid = $1;
+-- ran_on: the host and pid of the process that holds or last ran the job, while it is known.
+SELECT j.*, n.hostname || ':' || n.pid AS ran_on
+FROM jobs j LEFT JOIN nodes n ON n.id = j.node_id
+WHERE j.uuid = $1;
 
 -- name: list_jobs
 SELECT * FROM jobs
