@@ -61,7 +61,6 @@ SETTINGS: tuple[Setting, ...] = (
     _s("JOB_WORKER_BATCH", int, 100, "most jobs claimed in one statement", minimum=1),
     _s("JOB_SCHEDULER_POLL_MS", int, 60000, "scheduler tick interval in ms", minimum=1),
     _s("JOB_SCHEDULER_BATCH", int, 25, "due schedules taken per scheduler transaction", minimum=1),
-    _s("BATCH_SIZE_FOR_INSERTION", int, 500, "CSV rows written per batch", minimum=1),
     _s("RETRY_BACKOFF", str, "fixed", "wait between tries: retry_interval each time (fixed) or "
        "retry_interval * 2^(attempt-1) (exponential)", choices=("fixed", "exponential")),
     _s("SHUTDOWN_GRACE_SECONDS", float, 30.0, "how long running jobs may finish on shutdown "
@@ -78,12 +77,8 @@ SETTINGS: tuple[Setting, ...] = (
     _s("LOGGING_LEVEL", str, "INFO", "log level", choices=LOG_LEVELS),
     _s("REDIS_HOST", str, None, "Redis host[:port] for cross-process wake-ups; optional"),
     _s("REDIS_PASSWORD", str, None, "Redis password"),
-    _s("ELASTIC_HOST", str, None, "Elasticsearch URL; unset keeps records in PostgreSQL"),
-    _s("S3_BUCKET", str, "supervisor", "default bucket for CSV import and export"),
-    _s("S3_UPLOAD_FILE_PATH_PRIFIX", str, "uploads", "key prefix for exported files"),
     _s("API_HOST", str, "127.0.0.1", "HTTP API listen address"),
     _s("API_PORT", int, 8000, "HTTP API port", minimum=0),
-    _s("PRODUCTION", bool, False, "production mode (stricter defaults, JSON logs)"),
 )
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 
