@@ -65,7 +65,6 @@ class Rescuer:
         self.interval = interval
         self.stale_seconds = stale_seconds
         self.rescue_limit = rescue_limit
-        self.rescued_total = 0
         self._ticks = 0
 
     async def rescue_once(self) -> int:
@@ -77,7 +76,6 @@ class Rescuer:
                 "action": "rescue", "job": str(row["uuid"]), "status": row["status"],
                 "was_running": row["was_running"]})
         if rows:
-            self.rescued_total += len(rows)
             self.hub.wake_all()
         self._ticks += 1
         if self._ticks % 360 == 0:

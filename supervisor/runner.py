@@ -34,7 +34,6 @@ class Runner:
         self.poll_seconds = poll_seconds
         self.wake = wake
         self.stopped = asyncio.Event()
-        self.claimed_total = 0
 
     async def run(
         self, stopping: asyncio.Event, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
@@ -80,7 +79,6 @@ class Runner:
             jobs = await self.store.claim(self.lane, self.node_id, asked)
         if jobs:
             self.queue.put_many(jobs)
-            self.claimed_total += len(jobs)
             log.debug("claimed jobs", extra={"action": "claim", "lane": self.lane,
                                              "count": len(jobs)})
         return len(jobs), asked

@@ -20,8 +20,6 @@ class Status(StrEnum):
 
 
 ALL_STATUSES: tuple[str, ...] = tuple(s.value for s in Status)
-TERMINAL: frozenset[Status] = frozenset({Status.COMPLETED, Status.CANCELLED, Status.DEAD})
-HELD: frozenset[Status] = frozenset({Status.IN_QUEUE, Status.RETRY_IN_QUEUED, Status.PROCESSING})
 
 
 def retry_delay(retry_interval: int, attempt: int, backoff: str) -> timedelta:
