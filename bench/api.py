@@ -24,9 +24,9 @@ import anyio
 import httpx
 
 from bench.common import median, percentile, row, scratch_database
-from supervisor.db import create_pool
-from supervisor.eventloop import backend_options
+from supervisor.runtime.eventloop import backend_options
 from supervisor.store.api_keys import ApiKeyStore
+from supervisor.store.db import create_pool
 from supervisor.store.jobs import JobStore
 
 TARGET_RATE, TARGET_P99_MS = 3000, 50.0

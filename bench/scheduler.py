@@ -21,9 +21,9 @@ from datetime import UTC, datetime, timedelta
 
 from bench.common import median, percentile, row, scratch_database
 from services import build_registry
-from supervisor import schedule_rules
-from supervisor.db import create_pool
-from supervisor.scheduler import Scheduler, TickReport
+from supervisor.schedule import rules as schedule_rules
+from supervisor.schedule.scheduler import Scheduler, TickReport
+from supervisor.store.db import create_pool
 
 TARGET_SECONDS = 1.0
 

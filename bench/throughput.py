@@ -20,8 +20,8 @@ from bench.common import median, percentile, row, scratch_database
 from services import build_registry
 from supervisor.config import load_config
 from supervisor.daemon import Daemon
-from supervisor.db import create_pool
-from supervisor.eventloop import backend_options
+from supervisor.runtime.eventloop import backend_options
+from supervisor.store.db import create_pool
 from supervisor.store.jobs import JobStore
 
 PEER_NOTES = "PgQueuer 1.6 ~9,000/s (1 proc); bare loop ~45,000/s"

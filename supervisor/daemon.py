@@ -16,22 +16,22 @@ import asyncpg
 import redis.asyncio as aioredis
 
 from supervisor.api.service import ApiService
+from supervisor.cluster.listener import Listener, WakeHub
+from supervisor.cluster.node import Node, Rescuer
+from supervisor.cluster.redis_wake import RedisWake, redis_url
 from supervisor.config import Config
-from supervisor.db import create_pool, resolve_dsn
 from supervisor.jobtypes import Registry
-from supervisor.lane import Lane, LaneSettings
-from supervisor.listener import Listener, WakeHub
-from supervisor.liveness import FinishRate, Liveness
+from supervisor.lanes.lane import Lane, LaneSettings
+from supervisor.lanes.writer import StatusWriter
 from supervisor.metrics import QUEUE_DEPTH, RUNNING
-from supervisor.node import Node, Rescuer
-from supervisor.notify import Notifier, Watchdog
-from supervisor.redis_wake import RedisWake, redis_url
-from supervisor.scheduler import Scheduler
+from supervisor.runtime.liveness import FinishRate, Liveness
+from supervisor.runtime.notify import Notifier, Watchdog
+from supervisor.runtime.supervise import RestartPolicy, supervise
+from supervisor.schedule.scheduler import Scheduler
+from supervisor.store.db import create_pool, resolve_dsn
 from supervisor.store.jobs import JobStore
 from supervisor.store.migrate import migrate
 from supervisor.store.nodes import NodeStore
-from supervisor.supervise import RestartPolicy, supervise
-from supervisor.writer import StatusWriter
 
 log = logging.getLogger("supervisor.daemon")
 WRITER_DRAIN_SECONDS = 15.0  # after the services stop, how long pending writes may take
@@ -228,7 +228,7 @@ class Daemon:
         self.stopping.set()
 
     async def healthy(self, rt: Runtime) -> bool:
-        """The database answers and no service loop is overdue (see supervisor.liveness)."""
+        """The database answers and no service loop is overdue (see supervisor.runtime.liveness)."""
         if stalled := rt.liveness.stale():
             log.warning("no progress from a service; holding watchdog pings", extra={
                 "action": "stalled", "services": ",".join(stalled),

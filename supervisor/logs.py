@@ -52,7 +52,7 @@ def format_time(created: float) -> str:
 
 
 def service_name(logger_name: str) -> str:
-    """The last dotted part of a logger name: supervisor.runner -> runner; uvicorn -> api."""
+    """The last dotted part of a logger name: supervisor.lanes.runner -> runner; uvicorn -> api."""
     if logger_name.startswith("uvicorn"):
         return "api"  # uvicorn.error and uvicorn.access are the HTTP server's own lines
     return logger_name.rsplit(".", 1)[-1]

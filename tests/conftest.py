@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 
 from supervisor.config import Config, load_config
-from supervisor.db import create_pool
+from supervisor.store.db import create_pool
 from supervisor.store.jobs import JobStore
 from tests import pgtest
 

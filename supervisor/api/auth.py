@@ -11,7 +11,7 @@ from fastapi import Request
 from supervisor.api.batcher import CreateBatcher
 from supervisor.api.context import RuntimeLike
 from supervisor.api.errors import ApiError
-from supervisor.schedules import ScheduleService
+from supervisor.schedule.service import ScheduleService
 from supervisor.store.api_keys import ApiKeyStore
 
 CACHE_SECONDS = 5.0  # a revoked key keeps working this long in a running API process

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from supervisor.db import TRANSIENT_DB_ERRORS
+from supervisor.store.db import TRANSIENT_DB_ERRORS
 
 log = logging.getLogger("supervisor.api")
 

@@ -13,7 +13,7 @@ from supervisor.api.body import parse_body
 from supervisor.api.context import RuntimeLike
 from supervisor.api.errors import ApiError
 from supervisor.api.openapi import ERRORS, body_of
-from supervisor.schedules import (
+from supervisor.schedule.service import (
     NAME_PATTERN,
     ScheduleError,
     ScheduleNotFound,

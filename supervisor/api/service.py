@@ -14,8 +14,8 @@ import anyio
 from anyio.abc import TaskStatus
 
 from supervisor.api.context import RuntimeLike
+from supervisor.runtime.waiting import wait_any
 from supervisor.store.api_keys import ApiKeyStore, DuplicateKeyName
-from supervisor.waiting import wait_any
 
 log = logging.getLogger("supervisor.api")
 SHUTDOWN_SECONDS = 5  # open requests may finish this long after `stopping`

@@ -13,9 +13,9 @@ import asyncpg
 import typer
 
 from supervisor.config import EX_CONFIG, Config, ConfigError, load_config
-from supervisor.db import DatabaseUnavailable, create_pool, resolve_dsn
-from supervisor.eventloop import backend_options
 from supervisor.logs import configure_logging
+from supervisor.runtime.eventloop import backend_options
+from supervisor.store.db import DatabaseUnavailable, create_pool, resolve_dsn
 from supervisor.store.migrate import migrate
 
 EX_UNAVAILABLE = 69  # sysexits.h: a service we need (PostgreSQL) is not there

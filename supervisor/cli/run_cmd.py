@@ -6,7 +6,7 @@ import typer
 
 from supervisor.cli.common import fail, run_async, settings
 from supervisor.daemon import Daemon, service_names
-from supervisor.supervise import EX_SOFTWARE, ServiceFailed
+from supervisor.runtime.supervise import EX_SOFTWARE, ServiceFailed
 
 jobs_app = typer.Typer(
     help="Run one of the Jobs API runner modes alone (like `supervisor run --only NAME`).",

@@ -12,7 +12,7 @@ import typer
 from pydantic import ValidationError
 
 from supervisor.cli.common import fail, open_pool, print_json, run_async, settings
-from supervisor.schedules import (
+from supervisor.schedule.service import (
     ScheduleError,
     ScheduleNotFound,
     SchedulePatch,

@@ -9,8 +9,8 @@ import asyncpg
 
 from services import diagnostic
 from supervisor.jobtypes import Registry
-from supervisor.scheduler import Scheduler
-from supervisor.schedules import ScheduleService, ScheduleSpec
+from supervisor.schedule.scheduler import Scheduler
+from supervisor.schedule.service import ScheduleService, ScheduleSpec
 
 
 class SimClock:

@@ -26,8 +26,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from supervisor.api.service import ApiService
-from supervisor.db import create_pool
 from supervisor.store.api_keys import ApiKeyStore
+from supervisor.store.db import create_pool
 from tests import pgtest
 from tests.conftest import make_config
 from tests.integration.api_support import standalone

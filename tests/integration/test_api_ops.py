@@ -42,7 +42,7 @@ async def test_readyz_says_draining_during_shutdown(pool: asyncpg.Pool, config: 
 
 
 async def test_readyz_is_503_when_the_database_is_gone(db_dsn: str, config: Config) -> None:
-    from supervisor.db import create_pool
+    from supervisor.store.db import create_pool
 
     pool = await create_pool(db_dsn, min_size=1, max_size=2)
     async with api_client(pool, config) as (client, _):

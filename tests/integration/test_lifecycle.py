@@ -205,7 +205,7 @@ async def test_a_crashed_daemon_hands_back_what_it_held(
     db_dsn: str, store: JobStore, pool: asyncpg.Pool, monkeypatch: Any
 ) -> None:
     from supervisor import daemon as daemon_module
-    from supervisor.supervise import ServiceFailed
+    from supervisor.runtime.supervise import ServiceFailed
 
     gate, go = Gate(), asyncio.Event()
     monkeypatch.setitem(daemon_module.FACTORIES, "crasher", lambda rt: Crasher(go))

@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import anyio
 
-from supervisor.listener import Listener, WakeHub
+from supervisor.cluster.listener import Listener, WakeHub
 from supervisor.store.jobs import JobStore
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from supervisor.config import Config
 from supervisor.daemon import Daemon, Runtime
-from supervisor.notify import Notifier, Watchdog
+from supervisor.runtime.notify import Notifier, Watchdog
 from tests.helpers import eventually, registry_with, running_daemon
 
 

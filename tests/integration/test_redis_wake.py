@@ -10,10 +10,10 @@ import anyio
 import redis.asyncio as aioredis
 from pytest import fixture
 
+from supervisor.cluster.listener import WakeHub
+from supervisor.cluster.redis_wake import RedisWake
+from supervisor.cluster.redis_wake import redis_url as build_redis_url
 from supervisor.daemon import Daemon
-from supervisor.listener import WakeHub
-from supervisor.redis_wake import RedisWake
-from supervisor.redis_wake import redis_url as build_redis_url
 from supervisor.store.jobs import JobStore
 from tests.conftest import make_config
 from tests.helpers import eventually, registry_with, running_daemon, statuses

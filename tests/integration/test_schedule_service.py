@@ -14,10 +14,9 @@ import anyio
 import asyncpg
 import pytest
 
-from supervisor.listener import Listener, WakeHub
-from supervisor.schedule_sync import sync_config
-from supervisor.scheduler import Scheduler
-from supervisor.schedules import (
+from supervisor.cluster.listener import Listener, WakeHub
+from supervisor.schedule.scheduler import Scheduler
+from supervisor.schedule.service import (
     ScheduleError,
     ScheduleNotFound,
     SchedulePatch,
@@ -25,6 +24,7 @@ from supervisor.schedules import (
     ScheduleSpec,
     spec_from_mapping,
 )
+from supervisor.schedule.sync import sync_config
 from tests.helpers import eventually
 from tests.integration.schedule_support import SimClock, add, fired, registry, scheduler, service
 

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from supervisor.db import create_pool
-from supervisor.schedule_rules import compile_cron
-from supervisor.scheduler import TickReport
+from supervisor.schedule.rules import compile_cron
+from supervisor.schedule.scheduler import TickReport
+from supervisor.store.db import create_pool
 from tests.integration.schedule_support import (
     SimClock,
     add,
@@ -212,7 +212,7 @@ async def test_a_broken_schedule_is_reported_and_does_not_stop_the_others(
     assert (await row(pool, "bad-cron"))["next_run_at"] > clock.now + timedelta(minutes=59)
     assert [e["kind"] for e in await svc.events("bad-cron")] == ["error"]
     # Fixing it clears the error and schedules it from now.
-    from supervisor.schedules import SchedulePatch
+    from supervisor.schedule.service import SchedulePatch
 
     fixed = await svc.update("bad-cron", SchedulePatch(cron="*/2 * * * *"))
     assert fixed["last_error"] is None

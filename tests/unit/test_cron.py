@@ -1,4 +1,4 @@
-"""Unit tests for the pure cron engine (supervisor.cron)."""
+"""Unit tests for the pure cron engine (supervisor.schedule.cron)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from supervisor.cron import (
+from supervisor.schedule.cron import (
     CronError,
     CronSchedule,
     ExplainedFire,

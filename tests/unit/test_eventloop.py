@@ -6,7 +6,7 @@ import importlib.util
 
 import pytest
 
-from supervisor.eventloop import LOOP_ENV, backend_options
+from supervisor.runtime.eventloop import LOOP_ENV, backend_options
 
 
 def test_uvloop_is_used_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,8 +8,8 @@ import logging
 import anyio
 import pytest
 
-from supervisor.liveness import FLOOR_SECONDS, SLACK, FinishRate, Liveness, beat
-from supervisor.loops import every
+from supervisor.runtime.liveness import FLOOR_SECONDS, SLACK, FinishRate, Liveness, beat
+from supervisor.runtime.loops import every
 
 
 class Clock:

@@ -45,14 +45,14 @@ def _json_lines(stream: io.StringIO) -> list[dict[str, object]]:
 
 def test_format_time_and_service_name() -> None:
     assert format_time(0.123) == "1970-01-01T00:00:00.123Z"
-    assert service_name("supervisor.runner") == "runner"
+    assert service_name("supervisor.lanes.runner") == "runner"
     assert service_name("root") == "root"
 
 
 def test_plain_line_with_extras() -> None:
     out = io.StringIO()
     configure_logging("INFO", json_lines=False, stream=out)
-    logging.getLogger("supervisor.runner").info(
+    logging.getLogger("supervisor.lanes.runner").info(
         "claimed jobs", extra={"action": "claim", "count": 5}
     )
     line = out.getvalue()
@@ -75,7 +75,7 @@ def test_json_keys_order_and_values() -> None:
     out = io.StringIO()
     configure_logging("DEBUG", json_lines=True, stream=out)
     job = uuid.uuid4()
-    log = logging.getLogger("supervisor.scheduler")
+    log = logging.getLogger("supervisor.schedule.scheduler")
     log.debug("queued", extra={"count": 2, "job": job, "action": "enqueue", "thing": _Opaque()})
     log.info("plain %s", "args")
     first, second = _json_lines(out)
@@ -111,7 +111,7 @@ def _raise_and_log(name: str) -> None:
 def test_json_exception() -> None:
     out = io.StringIO()
     configure_logging(json_lines=True, stream=out)
-    _raise_and_log("supervisor.runner")
+    _raise_and_log("supervisor.lanes.runner")
     (doc,) = _json_lines(out)
     assert doc["level"] == "ERROR"
     assert doc["action"] == "run"
@@ -122,7 +122,7 @@ def test_json_exception() -> None:
 def test_plain_exception() -> None:
     out = io.StringIO()
     configure_logging(json_lines=False, stream=out)
-    _raise_and_log("supervisor.runner")
+    _raise_and_log("supervisor.lanes.runner")
     first, *rest = out.getvalue().splitlines()
     assert re.fullmatch(TIME + r" ERROR runner  job crashed action=run", first)
     assert rest[0] == "Traceback (most recent call last):"

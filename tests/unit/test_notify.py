@@ -13,7 +13,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from supervisor.notify import STATUS_ONLY_INTERVAL, Notifier, Watchdog, watchdog_interval
+from supervisor.runtime.notify import STATUS_ONLY_INTERVAL, Notifier, Watchdog, watchdog_interval
 
 
 def _receiver(address: str | bytes) -> socket.socket:
@@ -98,7 +98,7 @@ def test_unset_environment_hides_socket_from_children(listener: socket.socket) -
 
 def test_send_error_is_logged_not_raised(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     notifier = Notifier(str(tmp_path / "nobody-listens.sock"))
-    with caplog.at_level(logging.WARNING, logger="supervisor.notify"):
+    with caplog.at_level(logging.WARNING, logger="supervisor.runtime.notify"):
         assert not notifier.ready()
     assert any(r.getMessage() == "sd_notify failed" for r in caplog.records)
 

@@ -8,12 +8,12 @@ from uuid import uuid4
 
 import pytest
 
-from supervisor.queue import JobQueue
+from supervisor.lanes.queue import JobQueue
+from supervisor.runtime.supervise import RestartPolicy, ServiceFailed, supervise
+from supervisor.runtime.waiting import Backoff
 from supervisor.states import Status, after_failure, retry_delay
 from supervisor.store.jobs import Claimed
 from supervisor.store.sql import parse_queries, queries
-from supervisor.supervise import RestartPolicy, ServiceFailed, supervise
-from supervisor.waiting import Backoff
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from supervisor.schedule_rules import (
+from supervisor.schedule.rules import (
     SCAN_LIMIT,
     Plan,
     apply_overlap,
@@ -117,7 +117,7 @@ def test_the_commented_config_examples_are_valid_schedules() -> None:
     import tomllib
     from pathlib import Path
 
-    from supervisor.schedules import spec_from_mapping
+    from supervisor.schedule.service import spec_from_mapping
 
     text = (Path(__file__).parents[2] / "config.toml").read_text()
     lines = [line[2:] for line in text.splitlines() if re.match(r"# (\[schedules|\w+ = )", line)]

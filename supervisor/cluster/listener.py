@@ -12,10 +12,10 @@ import anyio
 import asyncpg
 from anyio.abc import TaskStatus
 
-from supervisor.db import connect, is_transient
-from supervisor.waiting import Backoff, wait_any
+from supervisor.runtime.waiting import Backoff, wait_any
+from supervisor.store.db import connect, is_transient
 
-log = logging.getLogger("supervisor.listener")
+log = logging.getLogger("supervisor.cluster.listener")
 JOBS_CHANNEL = "supervisor_jobs"
 CANCEL_CHANNEL = "supervisor_cancel"
 SELF_TEST_SECONDS = 5.0

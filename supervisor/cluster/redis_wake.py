@@ -16,11 +16,11 @@ import redis.asyncio as aioredis
 from anyio.abc import TaskStatus
 from redis.exceptions import RedisError
 
+from supervisor.cluster.listener import WakeHub
 from supervisor.config import Config
-from supervisor.listener import WakeHub
-from supervisor.waiting import Backoff, wait_any
+from supervisor.runtime.waiting import Backoff, wait_any
 
-log = logging.getLogger("supervisor.redis_wake")
+log = logging.getLogger("supervisor.cluster.redis_wake")
 CHANNEL = "supervisor:wake"
 
 

@@ -9,12 +9,12 @@ import time
 import anyio
 from anyio.abc import TaskStatus
 
-from supervisor.db import is_transient
 from supervisor.metrics import JOBS_FENCED
+from supervisor.runtime.waiting import Backoff, wait_any
+from supervisor.store.db import is_transient
 from supervisor.store.jobs import Finish, JobStore, Started
-from supervisor.waiting import Backoff, wait_any
 
-log = logging.getLogger("supervisor.writer")
+log = logging.getLogger("supervisor.lanes.writer")
 # A job shows as 'processing' once it has run this long. Most short jobs finish sooner and need
 # only their final write, which halves the database work of a busy process.
 STARTED_MARK_DELAY = 0.02

@@ -12,13 +12,13 @@ import anyio
 from anyio.abc import TaskStatus
 
 from supervisor.jobtypes import Registry
-from supervisor.pool import WorkerPool
-from supervisor.queue import JobQueue
-from supervisor.runner import Runner
+from supervisor.lanes.pool import WorkerPool
+from supervisor.lanes.queue import JobQueue
+from supervisor.lanes.runner import Runner
+from supervisor.lanes.writer import StatusWriter
 from supervisor.store.jobs import JobStore
-from supervisor.writer import StatusWriter
 
-log = logging.getLogger("supervisor.lane")
+log = logging.getLogger("supervisor.lanes.lane")
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Each tick locks up to JOB_SCHEDULER_BATCH due schedules (`FOR NO KEY UPDATE SKIP LOCKED`, so
 any number of schedulers share the work without waiting on each other), plans their fires
-in Python (supervisor.schedule_rules) and, in the same transaction, inserts the runs and
+in Python (supervisor.schedule.rules) and, in the same transaction, inserts the runs and
 advances next_run_at; it repeats until nothing is due. The unique (schedule_id,
 scheduled_for) is the last guard. Between ticks it sleeps until the earliest next_run_at or
 JOB_SCHEDULER_POLL_MS, whichever is sooner, and wakes at once when a schedule changes.
@@ -23,16 +23,16 @@ import anyio
 import asyncpg
 from anyio.abc import TaskStatus
 
-from supervisor.cron import CronError, TimeZoneError
-from supervisor.db import is_transient
 from supervisor.jobtypes import Registry
-from supervisor.liveness import beat
 from supervisor.metrics import SCHEDULE_LATENESS
-from supervisor.schedule_rules import Plan, apply_overlap, compile_cron, plan_fires
+from supervisor.runtime.liveness import beat
+from supervisor.runtime.waiting import Backoff, wait_any
+from supervisor.schedule.cron import CronError, TimeZoneError
+from supervisor.schedule.rules import Plan, apply_overlap, compile_cron, plan_fires
+from supervisor.store.db import is_transient
 from supervisor.store.schedules import Conn, FireBatch, ScheduleStore
-from supervisor.waiting import Backoff, wait_any
 
-log = logging.getLogger("supervisor.scheduler")
+log = logging.getLogger("supervisor.schedule.scheduler")
 # A schedule the scheduler cannot compute is retried this much later (and reported each time).
 BROKEN_RETRY = timedelta(hours=1)
 LOCKED_RETRY = 0.5
@@ -244,8 +244,8 @@ class Scheduler:
             await wait_any(stopping, self.wake, timeout=delay)
 
     async def _sync(self) -> None:
-        from supervisor.schedule_sync import sync_config
-        from supervisor.schedules import ScheduleService
+        from supervisor.schedule.service import ScheduleService
+        from supervisor.schedule.sync import sync_config
 
         assert self.declared is not None and self.registry is not None
         await sync_config(ScheduleService(self.pool, self.registry, clock=self.clock),

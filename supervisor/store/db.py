@@ -13,7 +13,7 @@ import asyncpg
 
 from supervisor.config import Config, mask_dsn
 
-log = logging.getLogger("supervisor.db")
+log = logging.getLogger("supervisor.store.db")
 
 
 class DatabaseUnavailable(RuntimeError):

@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from supervisor.schedule_rules import next_fire
-from supervisor.schedules import ScheduleError, ScheduleService, spec_from_mapping
+from supervisor.schedule.rules import next_fire
+from supervisor.schedule.service import ScheduleError, ScheduleService, spec_from_mapping
 
-log = logging.getLogger("supervisor.scheduler")
+log = logging.getLogger("supervisor.schedule.scheduler")
 
 
 @dataclass

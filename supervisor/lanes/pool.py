@@ -12,15 +12,15 @@ from uuid import UUID
 import anyio
 from anyio.abc import TaskStatus
 
-from supervisor.db import is_transient
 from supervisor.jobtypes import JobContext, Registry
+from supervisor.lanes.queue import JobQueue
+from supervisor.lanes.writer import StatusWriter
 from supervisor.metrics import JOBS_FINISHED, PICKUP_SECONDS, RUN_SECONDS
-from supervisor.queue import JobQueue
 from supervisor.states import Status, after_failure
+from supervisor.store.db import is_transient
 from supervisor.store.jobs import Claimed, Finish, JobStore, Started
-from supervisor.writer import StatusWriter
 
-log = logging.getLogger("supervisor.pool")
+log = logging.getLogger("supervisor.lanes.pool")
 PROGRESS_EVERY = 1.0  # seconds between progress writes of one job
 
 

@@ -13,12 +13,12 @@ from uuid import UUID, uuid4
 import anyio
 from anyio.abc import TaskStatus
 
-from supervisor.listener import WakeHub
-from supervisor.loops import every
+from supervisor.cluster.listener import WakeHub
 from supervisor.metrics import JOBS_RESCUED
+from supervisor.runtime.loops import every
 from supervisor.store.nodes import NodeStore
 
-log = logging.getLogger("supervisor.node")
+log = logging.getLogger("supervisor.cluster.node")
 
 
 class Node:

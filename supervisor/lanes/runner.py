@@ -10,13 +10,13 @@ from uuid import UUID
 import anyio
 from anyio.abc import TaskStatus
 
-from supervisor.db import is_transient
-from supervisor.liveness import beat
-from supervisor.queue import JobQueue
+from supervisor.lanes.queue import JobQueue
+from supervisor.runtime.liveness import beat
+from supervisor.runtime.waiting import Backoff, wait_any
+from supervisor.store.db import is_transient
 from supervisor.store.jobs import JobStore
-from supervisor.waiting import Backoff, wait_any
 
-log = logging.getLogger("supervisor.runner")
+log = logging.getLogger("supervisor.lanes.runner")
 
 
 class Runner:

@@ -7,9 +7,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from supervisor.db import is_transient
-from supervisor.liveness import beat
-from supervisor.waiting import Backoff, wait_any
+from supervisor.runtime.liveness import beat
+from supervisor.runtime.waiting import Backoff, wait_any
+from supervisor.store.db import is_transient
 
 
 async def every(

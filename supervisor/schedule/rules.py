@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Literal
 
-from supervisor.cron import CronSchedule
+from supervisor.schedule.cron import CronSchedule
 
 MisfirePolicy = Literal["coalesce", "fire_all", "skip"]
 MISFIRE_POLICIES: tuple[str, ...] = ("coalesce", "fire_all", "skip")

@@ -4,7 +4,7 @@ A service that raises is restarted after a backoff (0.5 s doubling, at most 30 s
 crashes more than RESTART_LIMIT times within RESTART_WINDOW_SECONDS, the daemon gives up and exits
 with status 70 (EX_SOFTWARE), so systemd (Restart=on-failure) or the container runtime restarts the
 whole process. A service that fails before it reports itself started fails the start at once.
-Database outages are not crashes: the loops wait them out themselves (supervisor.loops).
+Database outages are not crashes: the loops wait them out themselves (supervisor.runtime.loops).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import anyio
 from anyio.abc import TaskStatus
 
 from supervisor.metrics import SERVICE_RESTARTS
-from supervisor.waiting import Backoff, wait_any
+from supervisor.runtime.waiting import Backoff, wait_any
 
-log = logging.getLogger("supervisor.supervise")
+log = logging.getLogger("supervisor.runtime.supervise")
 EX_SOFTWARE = 70
 
 ServiceRun = Callable[..., Awaitable[None]]

@@ -11,9 +11,9 @@ from uuid import UUID
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from supervisor.cron import CronError, CronSchedule, TimeZoneError, explain
 from supervisor.jobtypes import JobInputError, Registry
-from supervisor.schedule_rules import MISFIRE_LIMIT_MAX, compile_cron, next_fire
+from supervisor.schedule.cron import CronError, CronSchedule, TimeZoneError, explain
+from supervisor.schedule.rules import MISFIRE_LIMIT_MAX, compile_cron, next_fire
 from supervisor.store.schedules import FIELDS, ScheduleStore
 
 SOURCES = ("api", "cli", "config")

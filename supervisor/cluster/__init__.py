@@ -1,0 +1,1 @@
+"""The cluster: node heartbeat, rescue of dead processes' jobs, wake-ups (PostgreSQL, Redis)."""

@@ -1,0 +1,1 @@
+"""The process runtime: supervision, liveness, systemd notify, loops, waiting, event loop."""

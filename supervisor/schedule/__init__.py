@@ -1,0 +1,1 @@
+"""Cron schedules: cron arithmetic, rules, the schedule service, config sync, the tick."""
