@@ -8,7 +8,7 @@ import logging
 import socket
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.abc import TaskStatus
@@ -16,6 +16,9 @@ from anyio.abc import TaskStatus
 from supervisor.api.context import RuntimeLike
 from supervisor.runtime.waiting import wait_any
 from supervisor.store.api_keys import ApiKeyStore, DuplicateKeyName
+
+if TYPE_CHECKING:
+    from supervisor.api.limits import HttpLimits
 
 log = logging.getLogger("supervisor.api")
 SHUTDOWN_SECONDS = 5  # open requests may finish this long after `stopping`
@@ -71,8 +74,9 @@ def usage_hint(key: str, host: str, port: int) -> str:
 class ApiService:
     """Serves the HTTP API on API_HOST:API_PORT until `stopping`."""
 
-    def __init__(self, runtime: RuntimeLike) -> None:
+    def __init__(self, runtime: RuntimeLike, limits: HttpLimits | None = None) -> None:
         self.runtime = runtime
+        self.limits = limits
         self.port: int | None = None  # the bound port (API_PORT=0 picks a free one)
         self.serving = asyncio.Event()  # set once requests are answered
 
@@ -110,10 +114,14 @@ class ApiService:
         import uvicorn
 
         from supervisor.api.app import create_app
+        from supervisor.api.limits import LIMITS, protocol_for
 
+        limits = self.limits or LIMITS
         return _server_class()(uvicorn.Config(
             create_app(self.runtime), lifespan="off", log_config=None, access_log=False,
             timeout_graceful_shutdown=SHUTDOWN_SECONDS, server_header=False,
+            http=protocol_for(limits), timeout_keep_alive=limits.keep_alive_seconds,
+            limit_concurrency=limits.max_connections,
         ))
 
     def _started(self, task_status: TaskStatus[None]) -> None:
