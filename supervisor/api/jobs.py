@@ -19,6 +19,7 @@ from supervisor.api.errors import (
     MISSING_JOB_DATA,
     MISSING_JOB_TYPE,
     ApiError,
+    rule_code,
 )
 from supervisor.api.models import INT32_MAX, Created, CreateJob, JobList, ListJobs, OneJob
 from supervisor.api.openapi import ERRORS, body_of
@@ -86,14 +87,12 @@ async def create_job(request: Request, ctx: ApiContext = Depends(authorized)) ->
     try:
         data = ctx.runtime.registry.validate(req.job_type, req.job_data)
     except JobInputError as exc:
-        code = "ERR_UNKNOWN_JOB_TYPE" if exc.field == "job_type" else "ERR_INVALID_JOB_DATA"
-        raise ApiError(400, f"{code}: {exc}", exc.field) from None
+        raise ApiError(400, f"{rule_code(exc.field or 'job_data')}: {exc}", exc.field) from None
     try:
         uuid = await ctx.batcher.create(req.job_type, data, req.retry_count, req.retry_interval)
-    except asyncpg.DataError as exc:
-        raise ApiError(400, f"ERR_INVALID_JOB_DATA: 'job_data' holds a value PostgreSQL cannot "
-                       f"store ({' '.join(str(exc).split())}); remove NUL characters and "
-                       "non-finite numbers",
+    except asyncpg.DataError:
+        raise ApiError(400, "ERR_INVALID_JOB_DATA: 'job_data' holds a value PostgreSQL cannot "
+                       "store; remove NUL characters and non-finite numbers (NaN, Infinity)",
                        "job_data") from None
     return JSONResponse({"message": "Job created successfully", "success": True,
                          "uuid": str(uuid)}, status_code=201)
