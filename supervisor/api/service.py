@@ -14,6 +14,7 @@ import anyio
 from anyio.abc import TaskStatus
 
 from supervisor.api.context import RuntimeLike
+from supervisor.runtime.supervise import StartupFailure
 from supervisor.runtime.waiting import wait_any
 from supervisor.store.api_keys import ApiKeyStore, DuplicateKeyName
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from supervisor.api.limits import HttpLimits
 
 log = logging.getLogger("supervisor.api")
+EX_CANNOT_LISTEN = 71  # sysexits.h EX_OSERR: the OS refused the listening socket
 SHUTDOWN_SECONDS = 5  # open requests may finish this long after `stopping`
 FIRST_KEY_NAME = "default"
 
@@ -58,9 +60,9 @@ def bind(host: str, port: int) -> socket.socket:
         sock.listen(2048)
     except OSError as exc:
         sock.close()
-        raise OSError(exc.errno, f"the api service cannot listen on {host}:{port} "
-                      f"({exc.strerror}); set API_HOST / API_PORT, or leave the api service "
-                      "out with --only") from None
+        raise StartupFailure(f"the api service cannot listen on {host}:{port} "
+                             f"({exc.strerror}); set API_HOST / API_PORT, or leave the api "
+                             "service out with --only", EX_CANNOT_LISTEN) from None
     return sock
 
 

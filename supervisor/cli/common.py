@@ -15,6 +15,7 @@ import typer
 from supervisor.config import EX_CONFIG, Config, ConfigError, load_config
 from supervisor.logs import configure_logging
 from supervisor.runtime.eventloop import backend_options
+from supervisor.runtime.supervise import EX_SOFTWARE, ServiceFailed, StartupFailure
 from supervisor.store.db import DatabaseUnavailable, create_pool, resolve_dsn
 from supervisor.store.migrate import migrate
 
@@ -40,11 +41,37 @@ def settings(**overrides: Any) -> Config:
 
 
 def run_async(fn: Callable[[], Awaitable[T]]) -> T:
-    """Run a coroutine function, turning a missing database into a clear exit 69."""
+    """Run a coroutine function; an expected failure (see `expected`) exits with one line."""
     try:
         return anyio.run(fn, backend_options=backend_options())
-    except DatabaseUnavailable as exc:
-        fail(str(exc), EX_UNAVAILABLE)
+    except Exception as exc:
+        found = expected(exc)
+        if found is None:
+            raise
+        fail(*found)
+
+
+def expected(exc: BaseException) -> tuple[str, int] | None:
+    """(message, exit status) of a failure we foresee, looked for inside exception groups.
+
+    Task groups wrap a service's start-up error in one ExceptionGroup per level; a person
+    needs the one line at the bottom, not the hundred above it.
+    """
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            if (found := expected(inner)) is not None:
+                return found
+        return None
+    if isinstance(exc, ServiceFailed):
+        cause = exc.__cause__
+        return (f"{exc}: {type(cause).__name__}: {cause}" if cause else str(exc)), EX_SOFTWARE
+    if isinstance(exc, StartupFailure):
+        return str(exc), exc.status
+    if isinstance(exc, DatabaseUnavailable):
+        return str(exc), EX_UNAVAILABLE
+    if isinstance(exc, ConfigError):
+        return str(exc), EX_CONFIG
+    return None
 
 
 @asynccontextmanager
