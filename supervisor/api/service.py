@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -25,6 +27,7 @@ log = logging.getLogger("supervisor.api")
 EX_CANNOT_LISTEN = 71  # sysexits.h EX_OSERR: the OS refused the listening socket
 SHUTDOWN_SECONDS = 5  # open requests may finish this long after `stopping`
 FIRST_KEY_NAME = "default"
+FIRST_KEY_FILE = "first-api-key.txt"  # in DATA_DIR, when stderr is not a terminal
 
 
 def _server_class() -> type[Any]:
@@ -136,7 +139,7 @@ class ApiService:
 
 
 async def ensure_first_key(runtime: RuntimeLike, port: int | None = None) -> None:
-    """On a database with no API key ever made, make one and print it once."""
+    """On a database with no API key ever made, make one and hand it over once."""
     keys = ApiKeyStore(runtime.pool)
     if await keys.count() > 0:
         return
@@ -145,11 +148,36 @@ async def ensure_first_key(runtime: RuntimeLike, port: int | None = None) -> Non
     except DuplicateKeyName:
         return  # another process starting at the same moment made it
     config = runtime.config
-    sys.stderr.write(
-        f"\nCreated the first API key, {FIRST_KEY_NAME!r}. It is shown only this once:\n\n"
-        f"    {key}\n\nSend it in the X-API-Key header, for example:\n\n"
-        f"    {usage_hint(key, config.api_host, port or config.api_port)}\n\n"
-        "Manage keys with `supervisor apikey create|list|revoke`.\n\n")
-    sys.stderr.flush()
-    log.warning("created the first API key (printed once to stderr)", extra={
-        "action": "apikey_created", "key_name": FIRST_KEY_NAME, "prefix": row["prefix"]})
+    text = (f"Created the first API key, {FIRST_KEY_NAME!r}. It is shown only this once:\n\n"
+            f"    {key}\n\nSend it in the X-API-Key header, for example:\n\n"
+            f"    {usage_hint(key, config.api_host, port or config.api_port)}\n\n"
+            "Manage keys with `supervisor apikey create|list|revoke`.\n")
+    extra = {"action": "apikey_created", "key_name": FIRST_KEY_NAME, "prefix": row["prefix"]}
+    if sys.stderr.isatty():
+        sys.stderr.write(f"\n{text}\n")
+        sys.stderr.flush()
+        log.warning("created the first API key (printed once to the terminal)", extra=extra)
+        return
+    # Not a terminal: stderr is a log (journald, a container's), where a secret must not go.
+    try:
+        path = save_secret(Path(config.data_dir) / FIRST_KEY_FILE, text)
+    except OSError as exc:
+        log.error("created the first API key but could not save it; make another with "
+                  "`supervisor apikey create NAME`", extra={**extra, "error": str(exc)})
+        return
+    log.warning(f"created the first API key; it is in {path} (readable only by this user): "
+                "read it, store it safely, then delete the file", extra={**extra,
+                                                                         "path": str(path)})
+
+
+def save_secret(path: Path, text: str) -> Path:
+    """Write `text` to `path` readable by its owner only (0600); the absolute path."""
+    path = path.resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # an older file keeps its mode on open; this one must be private
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+    return path
