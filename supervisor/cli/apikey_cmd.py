@@ -7,7 +7,7 @@ from typing import Any
 import typer
 
 from supervisor.api.service import usage_hint
-from supervisor.cli.common import fail, open_pool, print_json, run_async, settings
+from supervisor.cli.common import FullHelpGroup, fail, open_pool, print_json, run_async, settings
 from supervisor.config import Config
 from supervisor.store.api_keys import (
     ApiKeyStore,
@@ -17,7 +17,7 @@ from supervisor.store.api_keys import (
     key_dict,
 )
 
-app = typer.Typer(help="Create, list and revoke API keys for the HTTP API.",
+app = typer.Typer(cls=FullHelpGroup, help="Create, list and revoke API keys for the HTTP API.",
                   no_args_is_help=True)
 
 

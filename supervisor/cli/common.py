@@ -11,6 +11,7 @@ from typing import Any, NoReturn, TypeVar
 import anyio
 import asyncpg
 import typer
+from typer.core import TyperGroup
 
 from supervisor.config import EX_CONFIG, Config, ConfigError, load_config
 from supervisor.logs import configure_logging
@@ -21,6 +22,22 @@ from supervisor.store.migrate import migrate
 
 EX_UNAVAILABLE = 69  # sysexits.h: a service we need (PostgreSQL) is not there
 T = TypeVar("T")
+
+
+class FullHelpGroup(TyperGroup):
+    """A command group whose listing shows each command's first sentence whole, never cut."""
+
+    # Any: typer ships its own copy of click, whose Context and HelpFormatter these are.
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The commands and their one-line help; long lines wrap instead of ending in '...'."""
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit=10_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

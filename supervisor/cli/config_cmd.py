@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from supervisor.cli.common import fail, print_json
+from supervisor.cli.common import FullHelpGroup, fail, print_json
 from supervisor.config import EX_CONFIG, SETTINGS, ConfigError, describe, load_config
 
-app = typer.Typer(help="Inspect and check the effective settings.", no_args_is_help=True)
+app = typer.Typer(cls=FullHelpGroup, help="Inspect and check the effective settings.",
+                  no_args_is_help=True)
 
 
 @app.command("show")

@@ -9,12 +9,15 @@ from uuid import UUID
 
 import typer
 
-from supervisor.cli.common import fail, open_pool, print_json, run_async, settings
+from supervisor.cli.common import FullHelpGroup, fail, open_pool, print_json, run_async, settings
 from supervisor.jobtypes import JobInputError
 from supervisor.states import ALL_STATUSES
 from supervisor.store.jobs import JobStore, job_dict
 
-app = typer.Typer(help="Create, list, inspect and cancel jobs.", no_args_is_help=True)
+app = typer.Typer(cls=FullHelpGroup, help="Create, list, inspect and cancel jobs.",
+                  no_args_is_help=True)
+
+UUID_HELP = "The job's uuid, as `job create` or `job list` printed it"
 
 
 def _uuid(text: str) -> UUID:
@@ -66,7 +69,8 @@ def list_jobs(
     status: list[str] = typer.Option(None, "--status", help="Filter; repeat for several: "
                                      + ", ".join(ALL_STATUSES)),
     job_type: str = typer.Option(None, "--type", help="Filter by job type"),
-    limit: int = typer.Option(25, "--limit", min=1, max=1000),
+    limit: int = typer.Option(25, "--limit", min=1, max=1000,
+                              help="How many of the newest jobs to show, 1 to 1000"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON"),
 ) -> None:
     """List the newest jobs."""
@@ -88,7 +92,10 @@ def list_jobs(
 
 
 @app.command("show")
-def show(uuid: str, as_json: bool = typer.Option(False, "--json", help="Print JSON")) -> None:
+def show(
+    uuid: str = typer.Argument(..., help=UUID_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+) -> None:
     """Show one job, with its response and errors."""
     key = _uuid(uuid)
 
@@ -122,12 +129,12 @@ def _change(uuid: str, change: Callable[[JobStore, UUID], Awaitable[Any]], done:
 
 
 @app.command("cancel")
-def cancel(uuid: str) -> None:
+def cancel(uuid: str = typer.Argument(..., help=UUID_HELP)) -> None:
     """Cancel a job that has not ended (a running one is interrupted)."""
     _change(uuid, JobStore.cancel, "cancelled", " already; nothing to cancel")
 
 
 @app.command("retry")
-def retry(uuid: str) -> None:
+def retry(uuid: str = typer.Argument(..., help=UUID_HELP)) -> None:
     """Run a failed, dead or cancelled job again now, with its attempts reset."""
     _change(uuid, JobStore.retry_now, "re-opened", "; only failed, dead or cancelled jobs retry")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import typer
 
-from supervisor.cli.common import fail, run_async, settings
+from supervisor.cli.common import FullHelpGroup, fail, run_async, settings
 from supervisor.daemon import Daemon, service_names
 
 jobs_app = typer.Typer(
+    cls=FullHelpGroup,
     help="Run one of the Jobs API runner modes alone (like `supervisor run --only NAME`).",
     no_args_is_help=True,
 )
