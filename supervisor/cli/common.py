@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -97,6 +98,8 @@ async def open_pool(
 ) -> AsyncIterator[asyncpg.Pool]:
     """A small pool on the configured (or embedded) database, schema up to date."""
     async with AsyncExitStack() as stack:
+        # Which server a command uses is the daemon's business to log, not every command's.
+        logging.getLogger("supervisor.store.db").setLevel(logging.WARNING)
         dsn = await resolve_dsn(config, stack)
         pool = await create_pool(dsn, min_size=1, max_size=4)
         stack.push_async_callback(pool.close)
