@@ -135,7 +135,7 @@ async def cancel_job(uuid: UUID, ctx: ApiContext = Depends(authorized)) -> JSONR
 @router.post("/{uuid}/retry", response_model=OneJob, responses=ERRORS,
              summary="Run a job again now")
 async def retry_job(uuid: UUID, ctx: ApiContext = Depends(authorized)) -> JSONResponse:
-    """Re-open a failed, dead or cancelled job at once, with its attempts reset."""
+    """Re-open a failed, dead or cancelled job now: retries renewed, its runs numbered on."""
     row = await ctx.runtime.jobs.retry_now(uuid)
     if row is None:
         current = await _current(ctx, uuid)

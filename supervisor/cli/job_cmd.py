@@ -136,5 +136,5 @@ def cancel(uuid: str = typer.Argument(..., help=UUID_HELP)) -> None:
 
 @app.command("retry")
 def retry(uuid: str = typer.Argument(..., help=UUID_HELP)) -> None:
-    """Run a failed, dead or cancelled job again now, with its attempts reset."""
+    """Run a failed, dead or cancelled job again now, with its retries renewed."""
     _change(uuid, JobStore.retry_now, "re-opened", "; only failed, dead or cancelled jobs retry")

@@ -114,8 +114,10 @@ class WorkerPool:
         now = datetime.now(UTC)
         status, run_after = Status.COMPLETED, None
         if error is not None:
-            status, run_after = after_failure(job.attempts, job.retry_count, job.retry_interval,
-                                              now, self.backoff)
+            # A manual retry renews the retries: count only the runs since it.
+            status, run_after = after_failure(job.attempts - job.retried_attempts,
+                                              job.retry_count, job.retry_interval, now,
+                                              self.backoff)
             log.warning("job failed", extra={"action": "job_failed", "job": str(job.uuid),
                                              "job_type": job.job_type, "error": error,
                                              "next": status.value})

@@ -28,6 +28,7 @@ class Claimed:
     retry_interval: int
     created_at: datetime
     lane: str
+    retried_attempts: int = 0  # runs before the last manual retry; retries count from there
 
 
 @dataclass(slots=True)
@@ -128,7 +129,8 @@ class JobStore:
         rows = await self.claim_pool.fetch(query, node_id, limit)
         return [
             Claimed(r["id"], r["uuid"], r["job_type"], r["data"], r["token"], r["attempts"],
-                    r["retry_count"], r["retry_interval"], r["created_at"], lane)
+                    r["retry_count"], r["retry_interval"], r["created_at"], lane,
+                    r["retried_attempts"])
             for r in rows
         ]
 
@@ -186,7 +188,7 @@ class JobStore:
         return row
 
     async def retry_now(self, uuid: UUID) -> asyncpg.Record | None:
-        """Re-open a failed, dead or cancelled job at once."""
+        """Re-open a failed, dead or cancelled job at once, its retries renewed."""
         row: asyncpg.Record | None = await self.pool.fetchrow(q("retry_job_now"), uuid)
         if row is not None:
             await self._announce("open")

@@ -24,7 +24,7 @@ UPDATE jobs j
 SET status = 'in_queue', node_id = $1, token = j.token + 1, updated_at = now()
 FROM picked WHERE j.id = picked.id
 RETURNING j.id, j.uuid, j.job_type, j.data, j.token, j.attempts, j.retry_count,
-          j.retry_interval, j.created_at, j.run_after;
+          j.retry_interval, j.created_at, j.run_after, j.retried_attempts;
 
 -- name: claim_retry
 WITH picked AS (
@@ -38,7 +38,7 @@ UPDATE jobs j
 SET status = 'retry_in_queued', node_id = $1, token = j.token + 1, updated_at = now()
 FROM picked WHERE j.id = picked.id
 RETURNING j.id, j.uuid, j.job_type, j.data, j.token, j.attempts, j.retry_count,
-          j.retry_interval, j.created_at, j.run_after;
+          j.retry_interval, j.created_at, j.run_after, j.retried_attempts;
 
 -- name: next_retry_at
 SELECT min(run_after) FROM jobs WHERE status = 'failed';
@@ -110,10 +110,11 @@ WHERE uuid = $1 AND status IN ('open', 'in_queue', 'processing', 'failed', 'retr
 RETURNING *, pg_notify('supervisor_cancel', uuid::text) AS notified;
 
 -- name: retry_job_now
--- A failed, dead or cancelled job becomes due again at once, with its attempts reset.
+-- A failed, dead or cancelled job becomes due again at once with its retries renewed; its runs
+-- keep their numbers (attempts goes on counting) and the old run's times are cleared.
 UPDATE jobs
-SET status = 'open', attempts = 0, rescues = 0, run_after = NULL, node_id = NULL,
-    finished_at = NULL, updated_at = now()
+SET status = 'open', retried_attempts = attempts, rescues = 0, run_after = NULL,
+    node_id = NULL, started_at = NULL, finished_at = NULL, progress = NULL, updated_at = now()
 WHERE uuid = $1 AND status IN ('failed', 'dead', 'cancelled')
 RETURNING *, pg_notify('supervisor_jobs', 'open') AS notified;
 
