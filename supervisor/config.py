@@ -79,6 +79,7 @@ SETTINGS: tuple[Setting, ...] = (
     _s("REDIS_PASSWORD", str, None, "Redis password"),
     _s("API_HOST", str, "127.0.0.1", "HTTP API listen address"),
     _s("API_PORT", int, 8000, "HTTP API port", minimum=0),
+    _s("METRICS_REQUIRE_KEY", bool, False, "require an X-API-Key on /metrics (open by default)"),
 )
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 

@@ -175,9 +175,13 @@ class JobStore:
         before_id: int | None = None, limit: int = 25,
     ) -> builtins.list[asyncpg.Record]:
         """Newest jobs first, filtered; `before_id` continues a previous page."""
-        rows: builtins.list[asyncpg.Record] = await self.pool.fetch(
-            q("list_jobs"), list(statuses) if statuses else None, job_type, before_id, limit
-        )
+        states = list(statuses) if statuses else None
+        if job_type is None:
+            rows: builtins.list[asyncpg.Record] = await self.pool.fetch(
+                q("list_jobs"), states, before_id, limit)
+        else:
+            rows = await self.pool.fetch(q("list_jobs_of_type"), states, job_type, before_id,
+                                         limit)
         return rows
 
     async def cancel(self, uuid: UUID) -> asyncpg.Record | None:
@@ -197,6 +201,12 @@ class JobStore:
     async def counts(self) -> builtins.list[asyncpg.Record]:
         """(job_type, status, n) for every pair present."""
         rows: builtins.list[asyncpg.Record] = await self.pool.fetch(q("count_by_state"))
+        return rows
+
+    async def unfinished_counts(self) -> builtins.list[asyncpg.Record]:
+        """(job_type, status, n) for every state but completed, read from partial indexes."""
+        rows: builtins.list[asyncpg.Record] = await self.pool.fetch(
+            q("count_unfinished_by_state"))
         return rows
 
     async def oldest_ready_age(self) -> float | None:

@@ -94,11 +94,20 @@ FROM jobs j LEFT JOIN nodes n ON n.id = j.node_id
 WHERE j.uuid = $1;
 
 -- name: list_jobs
+-- The cursor is an index condition (coalesce, not "IS NULL OR"), so pages start at it even in
+-- a generic plan; a type filter has its own query that walks jobs_type_idx.
 SELECT * FROM jobs
 WHERE ($1::text[] IS NULL OR status = ANY($1))
-  AND ($2::text IS NULL OR job_type = $2)
-  AND ($3::bigint IS NULL OR id < $3)
+  AND id < coalesce($2::bigint, 9223372036854775807)
 ORDER BY id DESC
+LIMIT $3;
+
+-- name: list_jobs_of_type
+SELECT * FROM jobs
+WHERE job_type = $2
+  AND ($1::text[] IS NULL OR status = ANY($1))
+  AND id < coalesce($3::bigint, 9223372036854775807)
+ORDER BY job_type DESC, id DESC
 LIMIT $4;
 
 -- name: cancel_job
@@ -120,6 +129,19 @@ RETURNING *, pg_notify('supervisor_jobs', 'open') AS notified;
 
 -- name: count_by_state
 SELECT job_type, status, count(*) AS n FROM jobs GROUP BY job_type, status;
+
+-- name: count_unfinished_by_state
+-- What /metrics shows: every state but 'completed' (the bulk of history; its rate is the
+-- supervisor_jobs_finished_total counter). Each branch reads one partial index's rows only,
+-- so the cost follows the backlog, not the table.
+SELECT job_type, status, count(*) AS n FROM jobs WHERE status = 'open' GROUP BY 1, 2
+UNION ALL
+SELECT job_type, status, count(*) FROM jobs
+WHERE status IN ('in_queue', 'retry_in_queued', 'processing') GROUP BY 1, 2
+UNION ALL
+SELECT job_type, status, count(*) FROM jobs WHERE status = 'failed' GROUP BY 1, 2
+UNION ALL
+SELECT job_type, status, count(*) FROM jobs WHERE status IN ('dead', 'cancelled') GROUP BY 1, 2;
 
 -- name: oldest_ready_age
 SELECT extract(epoch FROM now() - min(created_at)) FROM jobs
