@@ -2,9 +2,10 @@
 
     python -m bench.listing [--rows 1000000] [--scrapers 20]
 
-Each figure is printed beside the behaviour before issue 8 from the same run: the old list query
-without jobs_type_idx (dropped inside a transaction that is rolled back), the old whole-table
-GROUP BY, and a /metrics that ran it on every scrape.
+The scrapers run in a process of their own, as Prometheus would. Each figure is printed beside
+the behaviour before issue 8 from the same run: the old list query without jobs_type_idx
+(dropped inside a transaction that is rolled back), the old whole-table GROUP BY, and a
+/metrics that ran it on every scrape.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -22,8 +24,8 @@ import httpx
 
 from bench.common import median, percentile, row, scratch_database
 from services import build_registry
-from supervisor.api.app import create_app
 from supervisor.api.context import StandaloneRuntime
+from supervisor.api.service import ApiService
 from supervisor.config import load_config
 from supervisor.runtime.eventloop import backend_options
 from supervisor.store.api_keys import ApiKeyStore
@@ -77,38 +79,47 @@ async def old_list_ms(pool: asyncpg.Pool) -> float:
             await tr.rollback()
 
 
+def scrape_forever(url: str, clients: int) -> None:
+    """The scrapers' process: `clients` loops, each up to 10 scrapes/s, until killed."""
+    async def one(client: httpx.AsyncClient) -> None:
+        while True:
+            await client.get(url)
+            await asyncio.sleep(SCRAPE_PAUSE)
+
+    async def every() -> None:
+        async with httpx.AsyncClient(timeout=120) as client:
+            await asyncio.gather(*(one(client) for _ in range(clients)))
+
+    asyncio.run(every())
+
+
 async def creates_under_scrapes(pool: asyncpg.Pool, store: JobStore, scrapers: int,
-                                creates: int = 100, every: float | None = None) -> list[float]:
-    """Create latencies (ms) over HTTP while `scrapers` clients keep scraping /metrics.
-
-    Everything runs in one process and event loop (httpx's ASGI transport), so the clients'
-    own work counts against the API too; the comparison is between the two /metrics versions.
-    """
-    config = load_config(env={}).with_overrides(database_url="bench")
-    app = create_app(StandaloneRuntime(config, build_registry(), pool, store))
-    if every is not None:
-        app.state.figures.every = every
+                                creates: int = 200, **app_options: Any) -> list[float]:
+    """Create latencies (ms) over HTTP while `scrapers` clients in another process scrape."""
+    config = load_config(env={}).with_overrides(database_url="bench", api_port=0)
+    service = ApiService(StandaloneRuntime(config, build_registry(), pool, store), **app_options)
     key, _ = await ApiKeyStore(pool).create(f"bench-{time.monotonic_ns()}")
-    transport = httpx.ASGITransport(app=app)
-    done = asyncio.Event()
+    stopping = asyncio.Event()
     taken: list[float] = []
-    async with httpx.AsyncClient(transport=transport, base_url="http://b",
-                                 headers={"X-API-Key": key}, timeout=120) as client:
-        async def scrape() -> None:
-            while not done.is_set():  # each client up to 10 scrapes/s: an aggressive poller
-                await client.get("/metrics")
-                await asyncio.sleep(SCRAPE_PAUSE)
-
-        tasks = [asyncio.create_task(scrape()) for _ in range(scrapers)]
-        await asyncio.sleep(0.5)
-        for _ in range(creates):
-            start = time.perf_counter()
-            r = await client.post("/common/jobs/create", json={"job_type": "noop",
-                                                               "job_data": {}})
-            assert r.status_code == 201, r.text
-            taken.append((time.perf_counter() - start) * 1000)
-        done.set()
-        await asyncio.gather(*tasks)
+    async with anyio.create_task_group() as tg:
+        await tg.start(service.run, stopping)
+        base = f"http://127.0.0.1:{service.port}"
+        scraper = await anyio.open_process(
+            [sys.executable, "-m", "bench.listing", "--scrape", f"{base}/metrics",
+             "--scrapers", str(scrapers)]) if scrapers else None
+        await asyncio.sleep(1.0)
+        async with httpx.AsyncClient(base_url=base, headers={"X-API-Key": key},
+                                     timeout=120) as client:
+            for _ in range(creates):
+                start = time.perf_counter()
+                r = await client.post("/common/jobs/create", json={"job_type": "noop",
+                                                                   "job_data": {}})
+                assert r.status_code == 201, r.text
+                taken.append((time.perf_counter() - start) * 1000)
+        if scraper is not None:
+            scraper.kill()
+            await scraper.wait()
+        stopping.set()
     return taken
 
 
@@ -125,7 +136,8 @@ async def main(rows: int, scrapers: int) -> None:
         gauge_old = await ms(lambda: pool.fetch(OLD_COUNT))
         quiet = await creates_under_scrapes(pool, store, 0)
         new = await creates_under_scrapes(pool, store, scrapers)
-        old = await creates_under_scrapes(pool, OldGauges(pool), scrapers, every=0)
+        old = await creates_under_scrapes(pool, OldGauges(pool), scrapers, gauges_every=0,
+                                          render_every=0)
         await pool.close()
     print(f"listing and metrics bench: {rows:,} finished jobs, {scrapers} scrapers")
     print(row("measure", "now", "before", "before / now"))
@@ -144,5 +156,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--scrapers", type=int, default=20)
+    parser.add_argument("--scrape", metavar="URL", help=argparse.SUPPRESS)  # the child's mode
     args = parser.parse_args()
-    anyio.run(main, args.rows, args.scrapers, backend_options=backend_options())
+    if args.scrape:
+        scrape_forever(args.scrape, args.scrapers)
+    else:
+        anyio.run(main, args.rows, args.scrapers, backend_options=backend_options())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import anyio
@@ -24,6 +24,7 @@ log = logging.getLogger("supervisor.api")
 router = APIRouter(tags=["operations"])
 DB_TIMEOUT = 2.0  # a readiness probe must answer before the prober gives up
 REFRESH_SECONDS = 10.0  # job gauges are read at most this often, however many scrape
+RENDER_SECONDS = 1.0  # scrapes within a second of each other get the same body
 GAUGED = tuple(s for s in ALL_STATUSES if s != "completed")
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -91,6 +92,26 @@ class DatabaseFigures(Collector):
                 value=round(self.clock() - self.read_at, 3))
 
 
+class RenderedPage:
+    """The last /metrics body, reused for `every` seconds: rendering takes CPU the API needs."""
+
+    def __init__(self, every: float = RENDER_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.every = every
+        self.clock = clock
+        self._body: bytes | None = None
+        self._at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def get(self, render: Callable[[], Awaitable[bytes]]) -> bytes:
+        """The body, rendered again only when older than `every` (one render at a time)."""
+        async with self._lock:
+            if self._body is None or self.clock() - self._at >= self.every:
+                self._body = await render()
+                self._at = self.clock()
+            return self._body
+
+
 @router.get("/healthz", summary="Liveness")
 async def healthz() -> dict[str, str]:
     """The process answers."""
@@ -131,6 +152,10 @@ async def metrics(request: Request) -> Response:
         await authorized(request)
     figures: DatabaseFigures = request.app.state.figures
     registry: CollectorRegistry = request.app.state.metrics_registry
-    await figures.refresh(ctx.runtime.jobs)
-    body = generate_latest(REGISTRY) + generate_latest(registry)
-    return Response(body, media_type=PROMETHEUS_TEXT)
+    page: RenderedPage = request.app.state.metrics_page
+
+    async def render() -> bytes:
+        await figures.refresh(ctx.runtime.jobs)
+        return generate_latest(REGISTRY) + generate_latest(registry)
+
+    return Response(await page.get(render), media_type=PROMETHEUS_TEXT)

@@ -79,9 +79,11 @@ def usage_hint(key: str, host: str, port: int) -> str:
 class ApiService:
     """Serves the HTTP API on API_HOST:API_PORT until `stopping`."""
 
-    def __init__(self, runtime: RuntimeLike, limits: HttpLimits | None = None) -> None:
+    def __init__(self, runtime: RuntimeLike, limits: HttpLimits | None = None,
+                 **app_options: Any) -> None:
         self.runtime = runtime
         self.limits = limits
+        self.app_options = app_options  # passed to create_app (tests and benchmarks)
         self.port: int | None = None  # the bound port (API_PORT=0 picks a free one)
         self.serving = asyncio.Event()  # set once requests are answered
 
@@ -123,7 +125,8 @@ class ApiService:
 
         limits = self.limits or LIMITS
         return _server_class()(uvicorn.Config(
-            create_app(self.runtime), lifespan="off", log_config=None, access_log=False,
+            create_app(self.runtime, **self.app_options), lifespan="off", log_config=None,
+            access_log=False,
             timeout_graceful_shutdown=SHUTDOWN_SECONDS, server_header=False,
             http=protocol_for(limits), timeout_keep_alive=limits.keep_alive_seconds,
             limit_concurrency=limits.max_connections,

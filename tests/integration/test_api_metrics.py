@@ -42,8 +42,10 @@ async def test_scrapes_are_served_the_last_values_until_the_interval_passes(
         first = await client.get("/metrics")
         await rt.jobs.create("noop", {})
         cached = await client.get("/metrics")
-        figures: DatabaseFigures = client._transport.app.state.figures  # type: ignore[attr-defined]
+        state = client._transport.app.state  # type: ignore[attr-defined]
+        figures: DatabaseFigures = state.figures
         figures.every = 0
+        state.metrics_page.every = 0
         fresh = await client.get("/metrics")
     assert _value(first.text, OPEN_NOOP) == 1 and _value(cached.text, OPEN_NOOP) == 1
     assert _value(fresh.text, OPEN_NOOP) == 2
