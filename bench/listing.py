@@ -21,10 +21,13 @@ from typing import Any
 import anyio
 import asyncpg
 import httpx
+from prometheus_client import CollectorRegistry
 
 from bench.common import median, percentile, row, scratch_database
 from services import build_registry
+from supervisor.api.app import create_app
 from supervisor.api.context import StandaloneRuntime
+from supervisor.api.ops import DatabaseFigures, RenderedPage
 from supervisor.api.service import ApiService
 from supervisor.config import load_config
 from supervisor.runtime.eventloop import backend_options
@@ -39,12 +42,31 @@ SCRAPE_PAUSE = 0.1
 OLD_COUNT = "SELECT job_type, status, count(*) AS n FROM jobs GROUP BY job_type, status"
 
 
-class OldGauges(JobStore):
-    """The store as /metrics used it before: the whole-table GROUP BY."""
+class OldFigures(DatabaseFigures):
+    """/metrics's gauges before: the whole-table GROUP BY on every scrape, no sharing."""
 
-    async def unfinished_counts(self) -> Any:
-        """Every (type, state) pair, counted over the whole table."""
-        return await self.pool.fetch(OLD_COUNT)
+    async def refresh(self, jobs: JobStore) -> None:
+        """Count every (type, state) pair over the whole table, now."""
+        rows = await jobs.pool.fetch(OLD_COUNT)
+        self.counts = [(r["job_type"], r["status"], int(r["n"])) for r in rows]
+        self.oldest_ready = await jobs.oldest_ready_age()
+
+
+class EveryTime(RenderedPage):
+    """No reuse of the rendered body."""
+
+    async def get(self, render: Callable[[], Awaitable[bytes]]) -> bytes:
+        """Render now."""
+        return await render()
+
+
+def old_metrics(app: Any) -> Any:
+    """`app` with /metrics as it was before issue 8."""
+    app.state.figures = OldFigures()
+    app.state.metrics_registry = CollectorRegistry(auto_describe=True)
+    app.state.metrics_registry.register(app.state.figures)
+    app.state.metrics_page = EveryTime()
+    return app
 
 
 async def fill(pool: asyncpg.Pool, rows: int) -> None:
@@ -93,11 +115,13 @@ def scrape_forever(url: str, clients: int) -> None:
     asyncio.run(every())
 
 
-async def creates_under_scrapes(pool: asyncpg.Pool, store: JobStore, scrapers: int,
-                                creates: int = 200, **app_options: Any) -> list[float]:
+async def creates_under_scrapes(pool: asyncpg.Pool, scrapers: int, *, old: bool = False,
+                                creates: int = 200) -> list[float]:
     """Create latencies (ms) over HTTP while `scrapers` clients in another process scrape."""
     config = load_config(env={}).with_overrides(database_url="bench", api_port=0)
-    service = ApiService(StandaloneRuntime(config, build_registry(), pool, store), **app_options)
+    runtime = StandaloneRuntime(config, build_registry(), pool, JobStore(pool))
+    app = create_app(runtime)
+    service = ApiService(runtime, app=old_metrics(app) if old else app)
     key, _ = await ApiKeyStore(pool).create(f"bench-{time.monotonic_ns()}")
     stopping = asyncio.Event()
     taken: list[float] = []
@@ -134,10 +158,9 @@ async def main(rows: int, scrapers: int) -> None:
         list_old = await old_list_ms(pool)
         gauge_new = await ms(store.unfinished_counts)
         gauge_old = await ms(lambda: pool.fetch(OLD_COUNT))
-        quiet = await creates_under_scrapes(pool, store, 0)
-        new = await creates_under_scrapes(pool, store, scrapers)
-        old = await creates_under_scrapes(pool, OldGauges(pool), scrapers, gauges_every=0,
-                                          render_every=0)
+        quiet = await creates_under_scrapes(pool, 0)
+        new = await creates_under_scrapes(pool, scrapers)
+        old = await creates_under_scrapes(pool, scrapers, old=True)
         await pool.close()
     print(f"listing and metrics bench: {rows:,} finished jobs, {scrapers} scrapers")
     print(row("measure", "now", "before", "before / now"))

@@ -29,9 +29,7 @@ Every `/common/...` endpoint needs an `X-API-Key` header with a key made by
 
 
 def create_app(runtime: RuntimeLike, *, max_body: int = MAX_BODY_BYTES,
-               key_cache_seconds: float | None = None,
-               gauges_every: float = ops.REFRESH_SECONDS,
-               render_every: float = ops.RENDER_SECONDS) -> FastAPI:
+               key_cache_seconds: float | None = None) -> FastAPI:
     """The API app serving `runtime` (the daemon's Runtime or a StandaloneRuntime)."""
     app = FastAPI(title="supervisor", version="1.0", description=DESCRIPTION,
                   openapi_tags=[{"name": "jobs"}, {"name": "schedules"}, {"name": "operations"}])
@@ -40,10 +38,10 @@ def create_app(runtime: RuntimeLike, *, max_body: int = MAX_BODY_BYTES,
         keys.ttl = key_cache_seconds
     app.state.ctx = ApiContext(runtime, keys, schedules.service_for(runtime),
                                CreateBatcher(runtime.jobs))
-    app.state.figures = ops.DatabaseFigures(gauges_every)
+    app.state.figures = ops.DatabaseFigures()
     app.state.metrics_registry = CollectorRegistry(auto_describe=True)
     app.state.metrics_registry.register(app.state.figures)
-    app.state.metrics_page = ops.RenderedPage(render_every)
+    app.state.metrics_page = ops.RenderedPage()
     app.include_router(jobs.router)
     app.include_router(schedules.router)
     app.include_router(ops.router)

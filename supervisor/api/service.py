@@ -80,10 +80,10 @@ class ApiService:
     """Serves the HTTP API on API_HOST:API_PORT until `stopping`."""
 
     def __init__(self, runtime: RuntimeLike, limits: HttpLimits | None = None,
-                 **app_options: Any) -> None:
+                 app: Any = None) -> None:
         self.runtime = runtime
         self.limits = limits
-        self.app_options = app_options  # passed to create_app (tests and benchmarks)
+        self.app = app  # an app of the caller's (benchmarks); by default create_app(runtime)
         self.port: int | None = None  # the bound port (API_PORT=0 picks a free one)
         self.serving = asyncio.Event()  # set once requests are answered
 
@@ -125,7 +125,7 @@ class ApiService:
 
         limits = self.limits or LIMITS
         return _server_class()(uvicorn.Config(
-            create_app(self.runtime, **self.app_options), lifespan="off", log_config=None,
+            self.app or create_app(self.runtime), lifespan="off", log_config=None,
             access_log=False,
             timeout_graceful_shutdown=SHUTDOWN_SECONDS, server_header=False,
             http=protocol_for(limits), timeout_keep_alive=limits.keep_alive_seconds,
