@@ -156,6 +156,9 @@ class JobStore:
                 applied = {r["id"] for r in rows}
                 if any(f.status == "failed" for f in finished):
                     await conn.execute(q("notify_jobs"), "retry")
+                if applied:
+                    # One per batch: supervisor.client.wait() looks again at its job.
+                    await conn.execute(q("notify_done"))
             if released:
                 await conn.fetch(q("release_jobs"), [r[0] for r in released],
                                  [r[1] for r in released])

@@ -135,3 +135,7 @@ WHERE status = 'open' AND (run_after IS NULL OR run_after <= now());
 
 -- name: notify_jobs
 SELECT pg_notify('supervisor_jobs', $1);
+
+-- name: notify_done
+-- Jobs ended in this batch: wakes whoever waits for one (supervisor.client.wait).
+SELECT pg_notify('supervisor_done', '');
