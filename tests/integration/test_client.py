@@ -106,7 +106,7 @@ def test_get_cancel_retry_on_every_sync_driver(sconn: Any) -> None:
     assert cancelled is not None and cancelled["status"] == "cancelled"
     again = client.retry_sync(sconn, uuid)
     assert again is not None and again["status"] == "open"
-    with pytest.raises(TypeError, match="the \\*_sync functions of supervisor.client need"):
+    with pytest.raises(TypeError, match=r"the \*_sync functions of supervisor\.client need"):
         client.get_sync(object(), uuid)
 
 

@@ -21,7 +21,7 @@ async def test_run_job_returns_the_result_and_records_progress() -> None:
 async def test_run_job_raises_the_jobs_error_and_validates_the_payload() -> None:
     with pytest.raises(RuntimeError, match="asked to fail"):
         await run_job("sleep", {"fail": True})
-    with pytest.raises(JobInputError, match="job_data.seconds"):
+    with pytest.raises(JobInputError, match=r"job_data\.seconds"):
         await run_job("sleep", {"seconds": -1})
 
 
