@@ -24,12 +24,12 @@ import httpx
 from prometheus_client import CollectorRegistry
 
 from bench.common import median, percentile, row, scratch_database
-from services import build_registry
 from supervisor.api.app import create_app
 from supervisor.api.context import StandaloneRuntime
 from supervisor.api.ops import DatabaseFigures, RenderedPage
 from supervisor.api.service import ApiService
 from supervisor.config import load_config
+from supervisor.families import discover
 from supervisor.runtime.eventloop import backend_options
 from supervisor.store.api_keys import ApiKeyStore
 from supervisor.store.db import create_pool
@@ -119,7 +119,7 @@ async def creates_under_scrapes(pool: asyncpg.Pool, scrapers: int, *, old: bool 
                                 creates: int = 200) -> list[float]:
     """Create latencies (ms) over HTTP while `scrapers` clients in another process scrape."""
     config = load_config(env={}).with_overrides(database_url="bench", api_port=0)
-    runtime = StandaloneRuntime(config, build_registry(), pool, JobStore(pool))
+    runtime = StandaloneRuntime(config, discover(), pool, JobStore(pool))
     app = create_app(runtime)
     service = ApiService(runtime, app=old_metrics(app) if old else app)
     key, _ = await ApiKeyStore(pool).create(f"bench-{time.monotonic_ns()}")
