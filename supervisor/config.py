@@ -63,6 +63,8 @@ SETTINGS: tuple[Setting, ...] = (
     _s("JOB_SCHEDULER_BATCH", int, 25, "due schedules taken per scheduler transaction", minimum=1),
     _s("RETRY_BACKOFF", str, "fixed", "wait between tries: retry_interval each time (fixed) or "
        "retry_interval * 2^(attempt-1) (exponential)", choices=("fixed", "exponential")),
+    _s("RETRY_MAX_DELAY_SECONDS", float, 3600.0, "longest exponential wait between tries "
+       "(jitter takes up to 10 % off)", minimum=1),
     _s("SHUTDOWN_GRACE_SECONDS", float, 30.0, "how long running jobs may finish on shutdown "
        "before they are interrupted and re-opened", minimum=0),
     _s("NODE_HEARTBEAT_SECONDS", float, 5.0, "how often this process proves it is alive",

@@ -64,7 +64,7 @@ def _lane(rt: Runtime, name: str, workers: int) -> Lane:
     settings = LaneSettings(
         name=name, workers=workers, queue_size=c.job_in_queue_size, batch=c.job_worker_batch,
         poll_seconds=c.runner_poll_seconds, grace_seconds=c.shutdown_grace_seconds,
-        backoff=c.retry_backoff, clients=rt.clients,
+        backoff=c.retry_backoff, max_delay=c.retry_max_delay_seconds, clients=rt.clients,
     )
     lane = Lane(settings, store=rt.jobs, writer=rt.writer, registry=rt.registry,
                 node_id=rt.node.id, wake=rt.hub.events["open" if name == "first_time" else "retry"])

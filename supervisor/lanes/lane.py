@@ -32,6 +32,7 @@ class LaneSettings:
     poll_seconds: float
     grace_seconds: float
     backoff: str = "fixed"
+    max_delay: float = 3600.0
     clients: dict[str, Any] = field(default_factory=dict)
 
 
@@ -62,7 +63,7 @@ class Lane:
                         poll_seconds=s.poll_seconds, wake=self.wake)
         pool = self.pool = WorkerPool(s.name, queue, s.workers, registry=self.registry,
                                       store=self.store, writer=self.writer, backoff=s.backoff,
-                                      clients=s.clients)
+                                      clients=s.clients, max_delay=s.max_delay)
         try:
             async with anyio.create_task_group() as tg:
                 await tg.start(runner.run, stopping)

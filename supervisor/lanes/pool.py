@@ -30,6 +30,7 @@ class WorkerPool:
     def __init__(
         self, lane: str, queue: JobQueue, size: int, *, registry: Registry, store: JobStore,
         writer: StatusWriter, backoff: str, clients: dict[str, Any] | None = None,
+        max_delay: float = 3600.0,
     ) -> None:
         self.lane = lane
         self.queue = queue
@@ -38,6 +39,7 @@ class WorkerPool:
         self.store = store
         self.writer = writer
         self.backoff = backoff
+        self.max_delay = max_delay
         self.clients = clients or {}
         self.running: dict[UUID, anyio.CancelScope] = {}
         # Labelled metric children are looked up once: labels() per job costs more than a no-op job.
@@ -115,7 +117,7 @@ class WorkerPool:
         status, run_after = Status.COMPLETED, None
         if error is not None:
             status, run_after = after_failure(job.attempts, job.retry_count, job.retry_interval,
-                                              now, self.backoff)
+                                              now, self.backoff, max_delay=self.max_delay)
             log.warning("job failed", extra={"action": "job_failed", "job": str(job.uuid),
                                              "job_type": job.job_type, "error": error,
                                              "next": status.value})
