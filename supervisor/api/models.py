@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
 from supervisor.states import Status
+from supervisor.submit import INT32_MAX, TEXT_MAX, JobRequest
 
-INT32_MAX = 2_147_483_647  # the jobs table's integer columns
-TEXT_MAX = 200
+__all__ = ["INT32_MAX", "CreateJob"]
 
 
 def _storable(text: str) -> str:
@@ -22,16 +22,7 @@ def _storable(text: str) -> str:
 Text = Annotated[str, Field(max_length=TEXT_MAX), AfterValidator(_storable)]
 
 
-class CreateJob(BaseModel):
-    """Create one job."""
-
-    model_config = ConfigDict(extra="forbid")
-    job_type: str = Field(min_length=1, max_length=TEXT_MAX,
-                          description="A registered job type, e.g. noop")
-    job_data: dict[str, Any] = Field(description="The job's payload, checked against its type")
-    retry_count: StrictInt = Field(0, ge=0, le=INT32_MAX, description="Retries allowed")
-    retry_interval: StrictInt = Field(30, ge=0, le=INT32_MAX,
-                                      description="Seconds to wait before each retry")
+CreateJob = JobRequest  # the API's create body is the one request model of every face
 
 
 class ListJobs(BaseModel):
@@ -68,6 +59,8 @@ class Created(BaseModel):
     message: str = "Job created successfully"
     success: bool = True
     uuid: str
+    duplicate: bool = Field(False, description="True when a job with the same unique_key "
+                            "answered instead (HTTP 200, nothing created)")
 
 
 class JobList(BaseModel):

@@ -8,11 +8,13 @@ from typing import Any
 from uuid import UUID
 
 import typer
+from pydantic import ValidationError
 
 from supervisor.cli.common import fail, open_pool, print_json, run_async, settings
 from supervisor.jobtypes import JobInputError
 from supervisor.states import ALL_STATUSES
 from supervisor.store.jobs import JobStore, job_dict
+from supervisor.submit import JobRequest, Submitted, first_problem, prepare, submit
 
 app = typer.Typer(help="Create, list, inspect and cancel jobs.", no_args_is_help=True)
 
@@ -34,31 +36,68 @@ def _with_store(fn: Any) -> Any:
     return run_async(go)
 
 
+FLAGS = {"job_type": "JOB_TYPE", "job_data": "--data", "retry_count": "--retry-count",
+         "retry_interval": "--retry-interval", "priority": "--priority",
+         "unique_key": "--unique-key", "unique_states": "--unique-states", "timeout": "--timeout"}
+
+
+def _request(fields: dict[str, Any]) -> JobRequest:
+    """The create request, or exit 2 naming the flag (and the place inside --data) to fix."""
+    try:
+        return JobRequest.model_validate({k: v for k, v in fields.items() if v is not None})
+    except ValidationError as exc:
+        field, text = first_problem(exc)
+        top = field.split(".", 1)[0].split("[", 1)[0]
+        if top in FLAGS and text.startswith(f"{top}: "):
+            text = text[len(top) + 2:]  # the flag names it; deeper paths stay (job_data.a)
+        fail(f"{FLAGS.get(top, top)}: {text}", 2)
+
+
+def _json_data(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        fail(f"--data is not valid JSON: {exc}", 2)
+    except RecursionError:
+        fail("--data is nested too deeply", 2)
+
+
 @app.command("create")
 def create(
     job_type: str = typer.Argument(..., help="Job type, e.g. noop, sleep"),
     data: str = typer.Option("{}", "--data", help='Job data as JSON, e.g. \'{"seconds": 2}\''),
-    retry_count: int = typer.Option(0, "--retry-count", min=0, help="Retries allowed"),
-    retry_interval: int = typer.Option(30, "--retry-interval", min=0,
-                                       help="Seconds between tries"),
+    retry_count: int = typer.Option(None, "--retry-count", help="Retries allowed (default 0)"),
+    retry_interval: int = typer.Option(None, "--retry-interval",
+                                       help="Seconds between tries (default 30)"),
+    priority: int = typer.Option(None, "--priority", help="0 runs first .. 9 last (default 5)"),
+    unique_key: str = typer.Option(None, "--unique-key", help="Create only if no job with this "
+                                   "key is in --unique-states; else print the existing uuid"),
+    unique_states: str = typer.Option(None, "--unique-states", help="Comma-separated states "
+                                      "the key is unique across (default: all not ended)"),
+    timeout: float = typer.Option(None, "--timeout", help="Seconds a run may take"),
 ) -> None:
-    """Create a job and print its uuid."""
+    """Create a job and print its uuid (a duplicate's uuid, and a note, for a unique key)."""
     from services import build_registry
 
+    states = [s.strip() for s in unique_states.split(",")] if unique_states else None
+    req = _request({"job_type": job_type, "job_data": _json_data(data),
+                    "retry_count": retry_count, "retry_interval": retry_interval,
+                    "priority": priority, "unique_key": unique_key, "unique_states": states,
+                    "timeout": timeout})
+    registry = build_registry()
     try:
-        payload = json.loads(data)
-    except json.JSONDecodeError as exc:
-        fail(f"--data is not valid JSON: {exc}", 2)
-    try:
-        payload = build_registry().validate(job_type, payload)
+        prepare(registry, req)  # refuse a bad payload before opening the database
     except JobInputError as exc:
         fail(str(exc), 2)
 
-    async def go(store: JobStore) -> Any:
-        return await store.create(job_type, payload, retry_count=retry_count,
-                                  retry_interval=retry_interval)
+    async def go(store: JobStore) -> Submitted:
+        return await submit(store, registry, req)
 
-    typer.echo(str(_with_store(go)["uuid"]))
+    result: Submitted = _with_store(go)
+    typer.echo(str(result.uuid))
+    if result.duplicate:
+        typer.echo(f"duplicate: job {result.uuid} already has unique key {unique_key!r}; "
+                   "nothing was created", err=True)
 
 
 @app.command("list")
