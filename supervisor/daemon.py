@@ -22,6 +22,7 @@ from supervisor.cluster.redis_wake import RedisWake, redis_url
 from supervisor.config import Config
 from supervisor.jobtypes import Registry
 from supervisor.lanes.lane import Lane, LaneSettings
+from supervisor.lanes.limits import ConcurrencyLimits, limits_of
 from supervisor.lanes.writer import StatusWriter
 from supervisor.metrics import QUEUE_DEPTH, RUNNING
 from supervisor.runtime.liveness import FinishRate, Liveness
@@ -57,6 +58,7 @@ class Runtime:
     liveness: Liveness = field(default_factory=Liveness)
     rate: FinishRate = field(default_factory=FinishRate)
     redis_wake: RedisWake | None = None
+    limits: ConcurrencyLimits = field(default_factory=ConcurrencyLimits)
 
 
 def _lane(rt: Runtime, name: str, workers: int) -> Lane:
@@ -65,6 +67,7 @@ def _lane(rt: Runtime, name: str, workers: int) -> Lane:
         name=name, workers=workers, queue_size=c.job_in_queue_size, batch=c.job_worker_batch,
         poll_seconds=c.runner_poll_seconds, grace_seconds=c.shutdown_grace_seconds,
         backoff=c.retry_backoff, max_delay=c.retry_max_delay_seconds, clients=rt.clients,
+        limits=rt.limits,
     )
     lane = Lane(settings, store=rt.jobs, writer=rt.writer, registry=rt.registry,
                 node_id=rt.node.id, wake=rt.hub.events["open" if name == "first_time" else "retry"])
@@ -154,6 +157,8 @@ class Daemon:
         rt = Runtime(self.config, self.registry, dsn, pool, jobs, nodes, hub, StatusWriter(jobs),
                      Node(nodes, self.only, self.config.node_heartbeat_seconds),
                      clients={"pool": pool, "config": self.config})
+        rt.limits = ConcurrencyLimits(limits_of(
+            self.registry.get(name) for name in self.registry.names()))
         rt.node.info = lambda: self.figures(rt)
         url = redis_url(self.config)
         if url is not None:

@@ -13,12 +13,14 @@ import anyio
 from anyio.abc import TaskStatus
 
 from supervisor.jobtypes import JobContext, Registry
+from supervisor.lanes.limits import ConcurrencyLimits
 from supervisor.lanes.queue import JobQueue
 from supervisor.lanes.writer import StatusWriter
 from supervisor.metrics import JOBS_FINISHED, PICKUP_SECONDS, RUN_SECONDS
 from supervisor.states import Status, after_failure
 from supervisor.store.db import is_transient
-from supervisor.store.jobs import Claimed, Finish, JobStore, Started
+from supervisor.store.jobs import Claimed, Finish, Started
+from supervisor.store.ports import JobStore
 
 log = logging.getLogger("supervisor.lanes.pool")
 PROGRESS_EVERY = 1.0  # seconds between progress writes of one job
@@ -30,7 +32,7 @@ class WorkerPool:
     def __init__(
         self, lane: str, queue: JobQueue, size: int, *, registry: Registry, store: JobStore,
         writer: StatusWriter, backoff: str, clients: dict[str, Any] | None = None,
-        max_delay: float = 3600.0,
+        max_delay: float = 3600.0, limits: ConcurrencyLimits | None = None,
     ) -> None:
         self.lane = lane
         self.queue = queue
@@ -40,6 +42,7 @@ class WorkerPool:
         self.writer = writer
         self.backoff = backoff
         self.max_delay = max_delay
+        self.limits = limits
         self.clients = clients or {}
         self.running: dict[UUID, anyio.CancelScope] = {}
         # Labelled metric children are looked up once: labels() per job costs more than a no-op job.
@@ -97,6 +100,8 @@ class WorkerPool:
             del self.running[job.uuid]
             if not self.running:
                 self._idle.set()
+            if self.limits:
+                self.limits.done(job.job_type)
             if outcome is None:
                 # Interrupted (shutdown, cancel, or the lane crashing): back without an attempt.
                 self.writer.released(job.id, job.token)

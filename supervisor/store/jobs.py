@@ -6,12 +6,16 @@ import builtins
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
 
 import asyncpg
 
+from supervisor.store.limits_sql import claim_capped
 from supervisor.store.sql import q
+
+if TYPE_CHECKING:
+    from supervisor.store.ports import TypeCap
 
 
 @dataclass(slots=True)
@@ -141,10 +145,14 @@ class JobStore:
             await self._announce("open")
         return row["uuid"], bool(row["duplicate"])
 
-    async def claim(self, lane: str, node_id: UUID, limit: int) -> list[Claimed]:
+    async def claim(self, lane: str, node_id: UUID, limit: int,
+                    caps: Sequence[TypeCap] = ()) -> builtins.list[Claimed]:
         """Take up to `limit` jobs for a lane ('first_time' or 'retry') in one statement."""
-        query = q("claim_open") if lane == "first_time" else q("claim_retry")
-        rows = await self.claim_pool.fetch(query, node_id, limit)
+        if caps:
+            rows = await claim_capped(self.claim_pool, lane, node_id, limit, caps)
+        else:
+            query = q("claim_open") if lane == "first_time" else q("claim_retry")
+            rows = await self.claim_pool.fetch(query, node_id, limit)
         return [
             Claimed(r["id"], r["uuid"], r["job_type"], r["data"], r["token"], r["attempts"],
                     r["retry_count"], r["retry_interval"], r["created_at"], lane)

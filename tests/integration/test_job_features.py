@@ -17,6 +17,7 @@ from supervisor.cli import app
 from supervisor.config import Config
 from supervisor.store.db import create_pool
 from supervisor.store.jobs import JobStore
+from supervisor.store.ports import TypeCap
 from supervisor.submit import create_job
 from tests.integration.api_support import api_client
 
@@ -170,3 +171,27 @@ async def test_cli_create_prints_the_duplicates_uuid_and_says_so(db_dsn: str) ->
     code, shown, _ = await _cli(db_dsn, "job", "show", str(uuid), "--json")
     job = json.loads(shown)
     assert (job["priority"], job["timeout_seconds"], job["unique_key"]) == (2, 60.0, "k1")
+
+
+async def test_global_limit_holds_across_processes(store: JobStore, db_dsn: str) -> None:
+    await store.create_many("sleep", [{} for _ in range(20)])
+    await store.create_many("noop", [{} for _ in range(5)])
+    caps = [TypeCap("sleep", room=100, global_limit=3)]
+    pools = [await create_pool(db_dsn, min_size=1, max_size=1) for _ in range(4)]
+    try:
+        results = await asyncio.gather(*(
+            JobStore(p).claim("first_time", uuid4(), 10, caps) for p in pools))
+    finally:
+        for p in pools:
+            await p.close()
+    types = [j.job_type for batch in results for j in batch]
+    assert types.count("sleep") == 3 and types.count("noop") == 5
+
+
+async def test_per_process_room_caps_one_claim(store: JobStore, pool: asyncpg.Pool) -> None:
+    await store.create_many("sleep", [{} for _ in range(10)])
+    await pool.execute("UPDATE jobs SET status = 'failed', run_after = now() - interval '1 s', "
+                       "attempts = 1")
+    got = await store.claim("retry", uuid4(), 10, [TypeCap("sleep", room=2)])
+    assert len(got) == 2
+    assert await store.claim("retry", uuid4(), 10, [TypeCap("sleep", room=0)]) == []

@@ -23,3 +23,79 @@ WITH existing AS (
 SELECT uuid, false AS duplicate FROM inserted
 UNION ALL
 SELECT uuid, true AS duplicate FROM existing;
+
+-- name: lock_type_limits
+-- Claimers of one globally limited job type take turns until commit.
+SELECT count(pg_advisory_xact_lock(hashtextextended('supervisor.limit:' || t, 0)))
+FROM unnest($1::text[]) AS t;
+
+-- name: claim_open_capped
+-- claim_open where the types in $3 may take at most $4 jobs each, and no more than $5 may be
+-- held by every process together ($5 NULL: no global limit); other types as usual.
+WITH caps AS (
+    SELECT c.job_type,
+           CASE WHEN c.global_limit IS NULL THEN c.room
+                ELSE least(c.room, c.global_limit - (
+                    SELECT count(*) FROM jobs h WHERE h.job_type = c.job_type
+                      AND h.status IN ('in_queue', 'retry_in_queued', 'processing')))
+           END AS room
+    FROM unnest($3::text[], $4::integer[], $5::integer[]) AS c(job_type, room, global_limit)
+), free AS (
+    SELECT id, priority FROM jobs
+    WHERE status = 'open' AND (run_after IS NULL OR run_after <= now())
+      AND job_type <> ALL($3::text[])
+    ORDER BY priority, id
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+), capped AS (
+    SELECT p.id, p.priority FROM caps CROSS JOIN LATERAL (
+        SELECT id, priority FROM jobs
+        WHERE status = 'open' AND (run_after IS NULL OR run_after <= now())
+          AND job_type = caps.job_type
+        ORDER BY priority, id
+        LIMIT greatest(caps.room, 0)
+        FOR UPDATE SKIP LOCKED) p
+), picked AS (
+    SELECT id FROM (SELECT * FROM free UNION ALL SELECT * FROM capped) c
+    ORDER BY priority, id
+    LIMIT $2
+)
+UPDATE jobs j
+SET status = 'in_queue', node_id = $1, token = j.token + 1, updated_at = now()
+FROM picked WHERE j.id = picked.id
+RETURNING j.id, j.uuid, j.job_type, j.data, j.token, j.attempts, j.retry_count,
+          j.retry_interval, j.created_at, j.run_after;
+
+-- name: claim_retry_capped
+-- claim_retry with the caps of claim_open_capped.
+WITH caps AS (
+    SELECT c.job_type,
+           CASE WHEN c.global_limit IS NULL THEN c.room
+                ELSE least(c.room, c.global_limit - (
+                    SELECT count(*) FROM jobs h WHERE h.job_type = c.job_type
+                      AND h.status IN ('in_queue', 'retry_in_queued', 'processing')))
+           END AS room
+    FROM unnest($3::text[], $4::integer[], $5::integer[]) AS c(job_type, room, global_limit)
+), free AS (
+    SELECT id, priority, run_after FROM jobs
+    WHERE status = 'failed' AND run_after <= now() AND job_type <> ALL($3::text[])
+    ORDER BY priority, run_after, id
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+), capped AS (
+    SELECT p.id, p.priority, p.run_after FROM caps CROSS JOIN LATERAL (
+        SELECT id, priority, run_after FROM jobs
+        WHERE status = 'failed' AND run_after <= now() AND job_type = caps.job_type
+        ORDER BY priority, run_after, id
+        LIMIT greatest(caps.room, 0)
+        FOR UPDATE SKIP LOCKED) p
+), picked AS (
+    SELECT id FROM (SELECT * FROM free UNION ALL SELECT * FROM capped) c
+    ORDER BY priority, run_after, id
+    LIMIT $2
+)
+UPDATE jobs j
+SET status = 'retry_in_queued', node_id = $1, token = j.token + 1, updated_at = now()
+FROM picked WHERE j.id = picked.id
+RETURNING j.id, j.uuid, j.job_type, j.data, j.token, j.attempts, j.retry_count,
+          j.retry_interval, j.created_at, j.run_after;
