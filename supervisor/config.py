@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from supervisor.retention import DEFAULT_TEXT, parse_retention
 
 EX_CONFIG = 78  # sysexits.h: systemd's RestartPreventExitStatus keeps a bad setting from looping
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -27,6 +29,7 @@ class Setting:
     help: str
     minimum: float | None = None
     choices: tuple[str, ...] = ()
+    check: Callable[[Any], object] | None = None  # raises ValueError for a value it refuses
 
     @property
     def key(self) -> str:
@@ -37,6 +40,8 @@ class Setting:
         """Human text for what this setting accepts."""
         if self.choices:
             return "one of " + ", ".join(self.choices)
+        if self.check is not None:
+            return f"like {self.default!r}"
         if self.kind is bool:
             return "true or false"
         if self.kind in (int, float):
@@ -76,6 +81,10 @@ SETTINGS: tuple[Setting, ...] = (
     _s("RESTART_LIMIT", int, 5, "crashes of one service allowed per RESTART_WINDOW_SECONDS "
        "before the process exits", minimum=0),
     _s("RESTART_WINDOW_SECONDS", float, 300.0, "window for RESTART_LIMIT", minimum=1),
+    _s("JOB_RETENTION", str, DEFAULT_TEXT, "how long finished work is kept before the prune "
+       "service deletes it (NAME=DURATION, or off)", check=parse_retention),
+    _s("PRUNE_INTERVAL_SECONDS", float, 300.0, "how often the prune service runs", minimum=1),
+    _s("PRUNE_BATCH", int, 1000, "rows deleted per prune transaction", minimum=1),
     _s("LOGGING_LEVEL", str, "INFO", "log level", choices=LOG_LEVELS),
     _s("REDIS_HOST", str, None, "Redis host[:port] for cross-process wake-ups; optional"),
     _s("REDIS_PASSWORD", str, None, "Redis password"),
@@ -128,6 +137,12 @@ def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
         _bad(setting, raw, origin)
     if setting.minimum is not None and value < setting.minimum:
         _bad(setting, raw, origin)
+    if setting.check is not None:
+        try:
+            setting.check(value)
+        except ValueError as exc:
+            raise ConfigError(f"{setting.env}={raw!r} (from {origin}) is invalid: {exc} "
+                              f"({setting.help})") from None
     return value
 
 

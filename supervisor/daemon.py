@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 from supervisor.api.service import ApiService
 from supervisor.cluster.listener import Listener, WakeHub
 from supervisor.cluster.node import Node, Rescuer
+from supervisor.cluster.pruner import Pruner
 from supervisor.cluster.redis_wake import RedisWake, redis_url
 from supervisor.config import Config
 from supervisor.jobtypes import Registry
@@ -25,6 +26,7 @@ from supervisor.lanes.lane import Lane, LaneSettings
 from supervisor.lanes.limits import ConcurrencyLimits, limits_of
 from supervisor.lanes.writer import StatusWriter
 from supervisor.metrics import QUEUE_DEPTH, RUNNING
+from supervisor.retention import parse_retention
 from supervisor.runtime.liveness import FinishRate, Liveness
 from supervisor.runtime.notify import Notifier, Watchdog
 from supervisor.runtime.supervise import RestartPolicy, supervise
@@ -33,6 +35,7 @@ from supervisor.store.db import create_pool, resolve_dsn
 from supervisor.store.jobs import JobStore
 from supervisor.store.migrate import migrate
 from supervisor.store.nodes import NodeStore
+from supervisor.store.prune import PruneStore
 
 log = logging.getLogger("supervisor.daemon")
 WRITER_DRAIN_SECONDS = 15.0  # after the services stop, how long pending writes may take
@@ -89,12 +92,19 @@ def _scheduler(rt: Runtime) -> Scheduler:
                      declared=c.schedules)
 
 
+def _pruner(rt: Runtime) -> Pruner:
+    c = rt.config
+    return Pruner(PruneStore(rt.pool), parse_retention(c.job_retention),
+                  interval=c.prune_interval_seconds, batch=c.prune_batch)
+
+
 # The services `supervisor run --only` can choose from, in start order.
 FACTORIES: dict[str, Callable[[Runtime], Any]] = {
     "scheduler": _scheduler,
     "rescue": _rescuer,
     "first_time": lambda rt: _lane(rt, "first_time", rt.config.parallel_jobs),
     "retry": lambda rt: _lane(rt, "retry", 1),
+    "prune": _pruner,
     "api": ApiService,  # last: it answers /readyz once everything before it has started
 }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
 
 from supervisor.states import Status
 from supervisor.submit import INT32_MAX, TEXT_MAX, JobRequest
@@ -22,7 +22,27 @@ def _storable(text: str) -> str:
 Text = Annotated[str, Field(max_length=TEXT_MAX), AfterValidator(_storable)]
 
 
-CreateJob = JobRequest  # the API's create body is the one request model of every face
+class CreateJob(JobRequest):
+    """Create one job (the request model every face shares, supervisor.submit.JobRequest)."""
+
+
+class BulkChange(BaseModel):
+    """Which jobs a bulk cancel or retry applies to; at least one filter is required."""
+
+    model_config = ConfigDict(extra="forbid")
+    status: list[Status] | None = Field(None, min_length=1, max_length=len(Status),
+                                        description="Only jobs in these states")
+    job_type: Text | None = Field(None, description="Only jobs of this type")
+    created_before: AwareDatetime | None = Field(
+        None, description="Only jobs created before this time (ISO 8601 with a time zone)")
+
+
+class BulkDone(BaseModel):
+    """What a bulk change did."""
+
+    success: bool = True
+    count: int = Field(description="How many jobs changed")
+    message: str
 
 
 class ListJobs(BaseModel):

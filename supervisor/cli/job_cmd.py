@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -13,6 +14,7 @@ from pydantic import ValidationError
 from supervisor.cli.common import fail, open_pool, print_json, run_async, settings
 from supervisor.jobtypes import JobInputError
 from supervisor.states import ALL_STATUSES
+from supervisor.store.bulk import JobFilter, cancel_matching, retry_matching
 from supervisor.store.jobs import JobStore, job_dict
 from supervisor.submit import JobRequest, Submitted, first_problem, prepare, submit
 
@@ -145,9 +147,10 @@ def show(uuid: str, as_json: bool = typer.Option(False, "--json", help="Print JS
         typer.echo(f"{k:<15} {json.dumps(v) if isinstance(v, dict | list) else v}")
 
 
-def _change(uuid: str, change: Callable[[JobStore, UUID], Awaitable[Any]], done: str,
+def _change(uuid: str | None, change: Callable[[JobStore, UUID], Awaitable[Any]], done: str,
             refused: str) -> None:
     """Apply a state change to one job, or say why it does not apply."""
+    assert uuid is not None
     key = _uuid(uuid)
 
     async def go(store: JobStore) -> Any:
@@ -160,13 +163,67 @@ def _change(uuid: str, change: Callable[[JobStore, UUID], Awaitable[Any]], done:
     typer.echo(f"{done} {uuid}")
 
 
+def _filter(status: list[str] | None, job_type: str | None, before: str | None) -> JobFilter:
+    bad = [s for s in status or [] if s not in ALL_STATUSES]
+    if bad:
+        fail(f"--status: unknown state {bad[0]!r}; choose from {', '.join(ALL_STATUSES)}", 2)
+    when = None
+    if before is not None:
+        try:
+            when = datetime.fromisoformat(before)
+        except ValueError:
+            fail(f"--created-before: {before!r} is not an ISO 8601 time, e.g. 2026-01-31 or "
+                 "2026-01-31T12:00:00+00:00", 2)
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return JobFilter(status or [], job_type, when)
+
+
+def _bulk_or_one(uuid: str | None, flt: JobFilter, one: Callable[[], None],
+                 many: Callable[[JobStore, JobFilter], Awaitable[int]], done: str) -> None:
+    has_filter = bool(flt.statuses) or flt.job_type is not None or flt.created_before is not None
+    if uuid is not None and has_filter:
+        fail("give a job uuid or filters (--status, --type, --created-before), not both", 2)
+    if uuid is not None:
+        one()
+        return
+    if not has_filter:
+        fail("give a job uuid, or filters (--status, --type, --created-before) saying which "
+             "jobs", 2)
+
+    async def go(store: JobStore) -> int:
+        return await many(store, flt)
+
+    typer.echo(f"{done} {_with_store(go)} job(s)")
+
+
+STATUS_HELP = "Only jobs in this state; repeat for several"
+TYPE_HELP = "Only jobs of this type"
+BEFORE_HELP = "Only jobs created before this ISO 8601 time (UTC if no zone)"
+
+
 @app.command("cancel")
-def cancel(uuid: str) -> None:
-    """Cancel a job that has not ended (a running one is interrupted)."""
-    _change(uuid, JobStore.cancel, "cancelled", " already; nothing to cancel")
+def cancel(
+    uuid: str = typer.Argument(None, help="The job; or leave out and filter"),
+    status: list[str] = typer.Option(None, "--status", help=STATUS_HELP),
+    job_type: str = typer.Option(None, "--type", help=TYPE_HELP),
+    created_before: str = typer.Option(None, "--created-before", help=BEFORE_HELP),
+) -> None:
+    """Cancel a job, or every matching job, that has not ended (running ones are interrupted)."""
+    _bulk_or_one(uuid, _filter(status, job_type, created_before),
+                 lambda: _change(uuid, JobStore.cancel, "cancelled",
+                                 " already; nothing to cancel"),
+                 cancel_matching, "cancelled")
 
 
 @app.command("retry")
-def retry(uuid: str) -> None:
-    """Run a failed, dead or cancelled job again now, with its attempts reset."""
-    _change(uuid, JobStore.retry_now, "re-opened", "; only failed, dead or cancelled jobs retry")
+def retry(
+    uuid: str = typer.Argument(None, help="The job; or leave out and filter"),
+    status: list[str] = typer.Option(None, "--status", help=STATUS_HELP),
+    job_type: str = typer.Option(None, "--type", help=TYPE_HELP),
+    created_before: str = typer.Option(None, "--created-before", help=BEFORE_HELP),
+) -> None:
+    """Run a failed, dead or cancelled job (or every matching one) again now, attempts reset."""
+    _bulk_or_one(uuid, _filter(status, job_type, created_before),
+                 lambda: _change(uuid, JobStore.retry_now, "re-opened",
+                                 "; only failed, dead or cancelled jobs retry"),
+                 retry_matching, "re-opened")

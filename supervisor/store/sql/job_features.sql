@@ -99,3 +99,44 @@ SET status = 'retry_in_queued', node_id = $1, token = j.token + 1, updated_at = 
 FROM picked WHERE j.id = picked.id
 RETURNING j.id, j.uuid, j.job_type, j.data, j.token, j.attempts, j.retry_count,
           j.retry_interval, j.created_at, j.run_after;
+
+-- name: cancel_jobs_matching
+-- Up to $4 jobs in states $1 (of type $2, created before $3, when given) become cancelled;
+-- bumping the token fences any runner still on them. `was` is the state before.
+WITH picked AS (
+    SELECT id, status FROM jobs
+    WHERE status = ANY($1::text[]) AND ($2::text IS NULL OR job_type = $2)
+      AND ($3::timestamptz IS NULL OR created_at < $3)
+    ORDER BY id
+    LIMIT $4
+    FOR UPDATE
+)
+UPDATE jobs j
+SET status = 'cancelled', token = j.token + 1, run_after = NULL, finished_at = now(),
+    updated_at = now()
+FROM picked WHERE j.id = picked.id
+RETURNING j.uuid, picked.status AS was;
+
+-- name: retry_jobs_matching
+-- Up to $4 failed, dead or cancelled jobs matching the filter are due again at once; rows
+-- changed since $5 (the bulk retry's start) are left alone, so a job that fails again at
+-- once is not picked up twice by one bulk retry.
+WITH picked AS (
+    SELECT id FROM jobs
+    WHERE status = ANY($1::text[]) AND ($2::text IS NULL OR job_type = $2)
+      AND ($3::timestamptz IS NULL OR created_at < $3) AND updated_at < $5
+    ORDER BY id
+    LIMIT $4
+    FOR UPDATE
+)
+UPDATE jobs j
+SET status = 'open', attempts = 0, rescues = 0, run_after = NULL, node_id = NULL,
+    finished_at = NULL, updated_at = now()
+FROM picked WHERE j.id = picked.id
+RETURNING j.uuid;
+
+-- name: database_now
+SELECT clock_timestamp();
+
+-- name: notify_cancelled
+SELECT count(pg_notify('supervisor_cancel', u)) FROM unnest($1::text[]) AS u;
