@@ -16,6 +16,7 @@ from supervisor.store.jobs import JobStore, NewJob
 
 INT32_MAX = 2_147_483_647  # the jobs table's integer columns
 TEXT_MAX = 200
+TIMEOUT_MAX = 31_622_400  # 366 days, the jobs table's bound
 DEFAULT_PRIORITY = 5
 DEFAULT_RETRY_INTERVAL = 30
 DEFAULT_UNIQUE_STATES: tuple[str, ...] = NOT_ENDED
@@ -75,8 +76,9 @@ class JobRequest(BaseModel):
         None, min_length=1, max_length=len(Status),
         description="States the key is unique across (default: every state but completed, "
         "dead and cancelled)")
-    timeout: float | None = Field(None, gt=0, le=INT32_MAX, allow_inf_nan=False,
-                                  description="Seconds a run may take before it is stopped")
+    timeout: float | None = Field(None, gt=0, le=TIMEOUT_MAX, allow_inf_nan=False,
+                                  description="Seconds a run may take before it is stopped "
+                                  "(default: the job type's)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +110,8 @@ def prepare(registry: Registry, req: JobRequest) -> NewJob:
     return NewJob(
         uuid=uuid4(), job_type=req.job_type, data=data, retry_count=value("retry_count"),
         retry_interval=value("retry_interval"), priority=value("priority"),
-        timeout_seconds=value("timeout"), unique_key=req.unique_key,
+        # Left empty unless given, so a job type's timeout applies as it is when the job runs.
+        timeout_seconds=req.timeout, unique_key=req.unique_key,
         unique_states=tuple(str(s) for s in value("unique_states") or DEFAULT_UNIQUE_STATES),
     )
 

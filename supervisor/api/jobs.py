@@ -24,7 +24,7 @@ from supervisor.api.openapi import ERRORS, body_of
 from supervisor.jobtypes import JobInputError
 from supervisor.states import ALL_STATUSES
 from supervisor.store.jobs import job_dict
-from supervisor.submit import TEXT_MAX, error_text, prepare
+from supervisor.submit import TEXT_MAX, TIMEOUT_MAX, error_text, prepare
 
 router = APIRouter(prefix="/common/jobs", tags=["jobs"])
 CURSOR_TAG = b"jobs:"  # cursors are opaque to clients; the tag catches pasted garbage
@@ -69,7 +69,7 @@ def _unique_key_rule(err: ErrorDetails) -> str:
 
 def _timeout_rule(err: ErrorDetails) -> str:
     return ("ERR_INVALID_TIMEOUT: 'timeout' must be a number of seconds above 0 and at most "
-            f"{INT32_MAX} (got {err.get('input')!r:.60})")
+            f"{TIMEOUT_MAX} (366 days) (got {err.get('input')!r:.60})")
 
 
 CREATE_RULES: dict[str, FieldRule] = {

@@ -11,7 +11,7 @@ from uuid import UUID
 import typer
 from pydantic import ValidationError
 
-from supervisor.cli.common import fail, open_pool, print_json, run_async, settings
+from supervisor.cli.common import fail, families, open_pool, print_json, run_async, settings
 from supervisor.jobtypes import JobInputError
 from supervisor.states import ALL_STATUSES
 from supervisor.store.bulk import JobFilter, cancel_matching, retry_matching
@@ -79,14 +79,12 @@ def create(
     timeout: float = typer.Option(None, "--timeout", help="Seconds a run may take"),
 ) -> None:
     """Create a job and print its uuid (a duplicate's uuid, and a note, for a unique key)."""
-    from services import build_registry
-
     states = [s.strip() for s in unique_states.split(",")] if unique_states else None
     req = _request({"job_type": job_type, "job_data": _json_data(data),
                     "retry_count": retry_count, "retry_interval": retry_interval,
                     "priority": priority, "unique_key": unique_key, "unique_states": states,
                     "timeout": timeout})
-    registry = build_registry()
+    registry = families().registry
     try:
         prepare(registry, req)  # refuse a bad payload before opening the database
     except JobInputError as exc:

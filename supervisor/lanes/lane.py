@@ -33,9 +33,10 @@ class LaneSettings:
     poll_seconds: float
     grace_seconds: float
     backoff: str = "fixed"
+    resources: dict[str, Any] = field(default_factory=dict)  # job type -> family resources
+    db: Any = None  # the job-work pool handed to jobs
     max_delay: float = 3600.0
     limits: ConcurrencyLimits | None = None  # shared by the lanes of one process
-    clients: dict[str, Any] = field(default_factory=dict)
 
 
 class Lane:
@@ -65,7 +66,7 @@ class Lane:
                         poll_seconds=s.poll_seconds, wake=self.wake, limits=s.limits)
         pool = self.pool = WorkerPool(s.name, queue, s.workers, registry=self.registry,
                                       store=self.store, writer=self.writer, backoff=s.backoff,
-                                      clients=s.clients, max_delay=s.max_delay,
+                                      resources=s.resources, db=s.db, max_delay=s.max_delay,
                                       limits=s.limits)
         try:
             async with anyio.create_task_group() as tg:
@@ -75,6 +76,7 @@ class Lane:
                 await stopping.wait()
                 await runner.stopped.wait()
                 self._release(queue.close(), "shutdown")
+                pool.ask_stop_all("shutdown")  # jobs that check ctx.should_stop() save and end
                 with anyio.move_on_after(s.grace_seconds):
                     await pool.wait_idle()
                 if interrupted := pool.interrupt_all():

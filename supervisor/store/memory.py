@@ -33,6 +33,8 @@ class MemoryJob:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     progress: dict[str, Any] | None = None
+    checkpoint: dict[str, Any] | None = None
+    timeout_seconds: float | None = None
     job_response: dict[str, Any] = field(default_factory=dict)
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
@@ -111,7 +113,7 @@ class MemoryJobStore:
             job.node_id, job.token = node_id, job.token + 1
             taken.append(Claimed(job.id, job.uuid, job.job_type, dict(job.data), job.token,
                                  job.attempts, job.retry_count, job.retry_interval,
-                                 job.created_at, lane))
+                                 job.created_at, lane, job.checkpoint, job.timeout_seconds))
         return taken
 
     async def next_retry_at(self) -> datetime | None:
@@ -154,7 +156,19 @@ class MemoryJobStore:
         if f.error is not None:
             errors = list(job.job_response.get("runtime_errors", []))
             job.job_response["runtime_errors"] = [*errors, f.error]
+            if f.trace is not None:
+                traces = list(job.job_response.get("tracebacks", []))
+                job.job_response["tracebacks"] = [*traces, {"error": f.error,
+                                                            "traceback": f.trace}]
         return True
+
+    async def save_checkpoint(self, job_id: int, token: int, state: dict[str, Any]) -> bool:
+        """Store a held job's checkpoint; False if it is no longer ours."""
+        self._maybe_fail()
+        job = self._ours(job_id, token)
+        if job is not None:
+            job.checkpoint = state
+        return job is not None
 
     async def set_progress(self, job_id: int, token: int, progress: dict[str, Any]) -> bool:
         """Record progress of a running job; False if it is no longer ours."""

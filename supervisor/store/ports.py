@@ -40,5 +40,8 @@ class JobStore(Protocol):
     ) -> tuple[int, set[int]]:
         """Apply one group commit; (finished rows that matched, fenced job ids)."""
 
+    async def save_checkpoint(self, job_id: int, token: int, state: dict[str, Any]) -> bool:
+        """Store a running job's checkpoint; False if the job is no longer ours."""
+
     async def set_progress(self, job_id: int, token: int, progress: dict[str, Any]) -> bool:
         """Record a running job's progress; False if the job is no longer ours."""

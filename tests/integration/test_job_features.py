@@ -12,9 +12,10 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from services import build_registry
 from supervisor.cli import app
 from supervisor.config import Config
+from supervisor.families import discover
+from supervisor.jobtypes import Registry
 from supervisor.store.db import create_pool
 from supervisor.store.jobs import JobStore
 from supervisor.store.ports import TypeCap
@@ -24,8 +25,12 @@ from tests.integration.api_support import api_client
 CREATE = "/common/jobs/create"
 
 
+def _registry() -> Registry:
+    return discover().registry
+
+
 async def test_claims_take_the_lowest_priority_number_first(store: JobStore) -> None:
-    registry = build_registry()
+    registry = _registry()
     made = {}
     for n, priority in enumerate([5, 9, 0, 5, 3, 0]):
         made[n] = (await create_job(store, registry, "noop", {"n": n}, priority=priority)).uuid
@@ -53,7 +58,7 @@ async def test_priority_outside_0_to_9_is_refused_by_the_database_too(pool: asyn
 async def test_a_duplicate_answers_the_existing_uuid_until_that_job_ends(
     store: JobStore, pool: asyncpg.Pool,
 ) -> None:
-    registry = build_registry()
+    registry = _registry()
     first = await create_job(store, registry, "noop", {}, unique_key="import:a.csv")
     again = await create_job(store, registry, "noop", {"other": 1}, unique_key="import:a.csv")
     assert not first.duplicate and again.duplicate and again.uuid == first.uuid
@@ -65,7 +70,7 @@ async def test_a_duplicate_answers_the_existing_uuid_until_that_job_ends(
 
 async def test_unique_states_choose_what_counts_as_a_duplicate(store: JobStore,
                                                                pool: asyncpg.Pool) -> None:
-    registry = build_registry()
+    registry = _registry()
     first = await create_job(store, registry, "noop", {}, unique_key="k",
                              unique_states=["open", "completed"])
     await pool.execute("UPDATE jobs SET status = 'completed'")
@@ -78,7 +83,7 @@ async def test_unique_states_choose_what_counts_as_a_duplicate(store: JobStore,
 
 
 async def test_racing_creates_of_one_key_make_one_job(db_dsn: str) -> None:
-    registry = build_registry()
+    registry = _registry()
     pools = [await create_pool(db_dsn, min_size=1, max_size=1) for _ in range(6)]
     try:
         results = await asyncio.gather(*(
@@ -94,14 +99,14 @@ async def test_racing_creates_of_one_key_make_one_job(db_dsn: str) -> None:
 
 async def test_python_create_refuses_what_the_api_refuses(store: JobStore) -> None:
     with pytest.raises(ValidationError, match=r"job_data\.a"):
-        await create_job(store, build_registry(), "noop", {"a": float("nan")})
+        await create_job(store, _registry(), "noop", {"a": float("nan")})
     with pytest.raises(ValidationError, match="priority"):
-        await create_job(store, build_registry(), "noop", {}, priority=12)
+        await create_job(store, _registry(), "noop", {}, priority=12)
 
 
 async def test_timeout_fills_the_jobs_column(store: JobStore, pool: asyncpg.Pool) -> None:
-    made = await create_job(store, build_registry(), "noop", {}, timeout=90.5)
-    plain = await create_job(store, build_registry(), "noop", {})
+    made = await create_job(store, _registry(), "noop", {}, timeout=90.5)
+    plain = await create_job(store, _registry(), "noop", {})
     rows = dict(await pool.fetch("SELECT uuid, timeout_seconds FROM jobs"))
     assert rows == {made.uuid: 90.5, plain.uuid: None}
 

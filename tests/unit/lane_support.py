@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
 
 import anyio
 from pydantic import BaseModel, ConfigDict
 
-from supervisor.jobtypes import JobContext, Registry
+from supervisor.jobtypes import JobContext, JobDefaults, Registry
 from supervisor.lanes.lane import Lane, LaneSettings
 from supervisor.lanes.limits import ConcurrencyLimits
 from supervisor.lanes.writer import StatusWriter
@@ -25,22 +24,14 @@ class AnyPayload(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-@dataclass
-class Defaults:
-    """The per-type fields the limits read (see docs/families.md, JobDefaults)."""
-
-    concurrency: int | None = None
-    global_concurrency: int | None = None
-
-
 class Gate:
     """A job type whose runs wait for `release`, counting how many run at once."""
 
     payload_model = AnyPayload
 
-    def __init__(self, name: str = "gate", defaults: Defaults | None = None) -> None:
+    def __init__(self, name: str = "gate", defaults: JobDefaults | None = None) -> None:
         self.name = name
-        self.defaults = defaults or Defaults()
+        self.defaults = defaults or JobDefaults()
         self.open = asyncio.Event()
         self.running = 0
         self.most = 0

@@ -9,7 +9,7 @@ from uuid import uuid4
 import anyio
 import pytest
 
-from supervisor.jobtypes import Registry
+from supervisor.jobtypes import JobDefaults, Registry
 from supervisor.lanes.limits import ConcurrencyLimits, TypeLimit, limits_of
 from supervisor.lanes.pool import WorkerPool
 from supervisor.lanes.queue import JobQueue
@@ -17,7 +17,7 @@ from supervisor.lanes.runner import Runner
 from supervisor.lanes.writer import StatusWriter
 from supervisor.store.jobs import Finish, Started
 from supervisor.store.memory import MemoryJobStore
-from tests.unit.lane_support import Defaults, Gate, Quick, lane, running, until
+from tests.unit.lane_support import Gate, Quick, lane, running, until
 
 
 async def _run_lane(store: MemoryJobStore, registry: Registry, done: object, **kw: object) -> None:
@@ -139,7 +139,7 @@ async def test_worker_pool_interrupt_releases_running_jobs() -> None:
 
 async def test_per_process_limit_holds_at_most_n_jobs_of_a_type() -> None:
     store = MemoryJobStore()
-    gate, quick = Gate("gate", Defaults(concurrency=2)), Quick()
+    gate, quick = Gate("gate", JobDefaults(concurrency=2)), Quick()
     for i in range(12):
         store.add("gate" if i % 2 else "quick")
     limits = ConcurrencyLimits(limits_of([gate, quick]))

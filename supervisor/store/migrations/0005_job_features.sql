@@ -1,4 +1,4 @@
--- Priority, unique jobs and per-job timeouts.
+-- Priority and unique jobs (timeout_seconds, filled at creation, comes with 0004).
 
 ALTER TABLE jobs
     -- 0 runs first, 9 last; claims take the lowest number, then the oldest job
@@ -7,11 +7,6 @@ ALTER TABLE jobs
     ADD COLUMN unique_key text,
     ADD CONSTRAINT jobs_priority_range CHECK (priority BETWEEN 0 AND 9),
     ADD CONSTRAINT jobs_unique_key_length CHECK (length(unique_key) <= 200);
-
--- Also added by the runtime's timeout migration; whichever runs first creates it.
-ALTER TABLE jobs ADD COLUMN IF NOT EXISTS timeout_seconds double precision;
-ALTER TABLE jobs ADD CONSTRAINT jobs_timeout_positive
-    CHECK (timeout_seconds IS NULL OR timeout_seconds > 0);
 
 -- The claim walks open rows in priority order; still only claimable rows are in the index.
 DROP INDEX jobs_open_idx;
