@@ -1,4 +1,4 @@
-"""Operations endpoints: liveness, readiness and Prometheus metrics (no API key needed)."""
+"""Operations endpoints: liveness, readiness, Prometheus metrics (keyed if METRICS_REQUIRE_KEY)."""
 
 from __future__ import annotations
 
