@@ -16,6 +16,7 @@ import asyncpg
 import redis.asyncio as aioredis
 
 from supervisor.api.service import ApiService
+from supervisor.cluster.dbwatch import DbWatch
 from supervisor.cluster.listener import Listener, WakeHub
 from supervisor.cluster.node import Node, Rescuer
 from supervisor.cluster.redis_wake import RedisWake, redis_url
@@ -27,6 +28,7 @@ from supervisor.metrics import QUEUE_DEPTH, RUNNING
 from supervisor.runtime.liveness import FinishRate, Liveness
 from supervisor.runtime.notify import Notifier, Watchdog
 from supervisor.runtime.supervise import RestartPolicy, supervise
+from supervisor.runtime.waiting import DbHealth, use_health
 from supervisor.schedule.scheduler import Scheduler
 from supervisor.store.db import create_pool, resolve_dsn
 from supervisor.store.jobs import JobStore
@@ -57,6 +59,7 @@ class Runtime:
     liveness: Liveness = field(default_factory=Liveness)
     rate: FinishRate = field(default_factory=FinishRate)
     redis_wake: RedisWake | None = None
+    health: DbHealth = field(default_factory=DbHealth)
 
 
 def _lane(rt: Runtime, name: str, workers: int) -> Lane:
@@ -76,7 +79,8 @@ def _lane(rt: Runtime, name: str, workers: int) -> Lane:
 def _rescuer(rt: Runtime) -> Rescuer:
     c = rt.config
     return Rescuer(rt.nodes, rt.hub, interval=c.rescue_interval_seconds,
-                   stale_seconds=c.node_stale_seconds, rescue_limit=RESCUE_LIMIT)
+                   stale_seconds=c.node_stale_seconds, rescue_limit=RESCUE_LIMIT,
+                   node_id=rt.node.id, health=rt.health)
 
 
 def _scheduler(rt: Runtime) -> Scheduler:
@@ -146,7 +150,8 @@ class Daemon:
         dsn = await resolve_dsn(self.config, stack)
         pool = await create_pool(dsn, max_size=max(4, self.config.parallel_jobs + 4))
         stack.push_async_callback(pool.close)
-        claim_pool = await create_pool(dsn, min_size=1, max_size=2, durable=False)
+        # Claims and start marks: fast commits, one connection each at a time.
+        claim_pool = await create_pool(dsn, min_size=1, max_size=3, durable=False)
         stack.push_async_callback(claim_pool.close)
         async with pool.acquire() as conn:
             await migrate(conn)
@@ -155,6 +160,8 @@ class Daemon:
                      Node(nodes, self.only, self.config.node_heartbeat_seconds),
                      clients={"pool": pool, "config": self.config})
         rt.node.info = lambda: self.figures(rt)
+        rt.node.stale_seconds = self.config.node_stale_seconds
+        rt.node.on_return = lambda: self._drop_taken(rt)
         url = redis_url(self.config)
         if url is not None:
             client = aioredis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
@@ -165,10 +172,17 @@ class Daemon:
         await rt.node.register()
         return rt
 
+    async def _drop_taken(self, rt: Runtime) -> None:
+        """Back after a gap in heartbeats: let go of every job another process took meanwhile."""
+        for lane in list(rt.lanes.values()):
+            await lane.drop_taken()
+
     async def _serve(self, rt: Runtime) -> None:
         infra_stop, writer_stop = asyncio.Event(), asyncio.Event()
+        use_health(rt.health)  # every loop started below reports outages to it and hears of ends
         async with anyio.create_task_group() as infra:
             infra.start_soon(self._signals, infra.cancel_scope)
+            await infra.start(DbWatch(rt.dsn, rt.health, rt.hub).run, infra_stop)
             await infra.start(Listener(rt.dsn, rt.hub).run, infra_stop)
             await infra.start(rt.liveness.watched("heartbeat", rt.node.run), infra_stop)
             if rt.redis_wake is not None:

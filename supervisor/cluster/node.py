@@ -6,7 +6,8 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -16,6 +17,7 @@ from anyio.abc import TaskStatus
 from supervisor.cluster.listener import WakeHub
 from supervisor.metrics import JOBS_RESCUED
 from supervisor.runtime.loops import every
+from supervisor.runtime.waiting import DbHealth, current_health
 from supervisor.store.nodes import NodeStore
 
 log = logging.getLogger("supervisor.cluster.node")
@@ -25,7 +27,9 @@ class Node:
     """Registers this process, heartbeats with live figures, and marks it stopped at the end."""
 
     def __init__(self, store: NodeStore, roles: Sequence[str], interval: float,
-                 info: Callable[[], dict[str, Any]] | None = None) -> None:
+                 info: Callable[[], dict[str, Any]] | None = None, *,
+                 stale_seconds: float = 30.0,
+                 on_return: Callable[[], Awaitable[Any]] | None = None) -> None:
         self.id: UUID = uuid4()
         self.store = store
         self.roles = list(roles)
@@ -33,14 +37,29 @@ class Node:
         self.hostname = socket.gethostname()
         self.pid = os.getpid()
         self.info = info or dict
+        self.stale_seconds = stale_seconds
+        # Called after a heartbeat that ends a gap others may have taken for death.
+        self.on_return = on_return
+        self._last_beat = time.monotonic()
+        self._missed = False
 
     async def register(self) -> None:
         """Record this process before it claims anything."""
         await self.store.register(self.id, self.hostname, self.pid, self.roles)
 
     async def beat(self) -> None:
-        """One heartbeat."""
-        await self.store.heartbeat(self.id, self.hostname, self.pid, self.roles, self.info())
+        """One heartbeat; after a long gap, also find out which held jobs others took."""
+        gap = time.monotonic() - self._last_beat
+        try:
+            await self.store.heartbeat(self.id, self.hostname, self.pid, self.roles, self.info())
+        except Exception:
+            self._missed = True
+            raise
+        self._last_beat = time.monotonic()
+        # Half the stale window: the database's clock, not ours, judged us, so be early.
+        if (self._missed or gap > self.stale_seconds / 2) and self.on_return is not None:
+            await self.on_return()
+        self._missed = False
 
     async def run(
         self, stopping: asyncio.Event, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
@@ -59,17 +78,43 @@ class Rescuer:
     """Puts back jobs whose owning process stopped heartbeating (crash, kill -9, power loss)."""
 
     def __init__(self, store: NodeStore, hub: WakeHub, *, interval: float, stale_seconds: float,
-                 rescue_limit: int = 3) -> None:
+                 rescue_limit: int = 3, node_id: UUID | None = None,
+                 health: DbHealth | None = None) -> None:
         self.store = store
         self.hub = hub
         self.interval = interval
         self.stale_seconds = stale_seconds
         self.rescue_limit = rescue_limit
+        self.node_id = node_id
+        self.health = health
         self._ticks = 0
+        self._up_since: float | None = None
+
+    def settled(self) -> bool:
+        """Has the database answered us for a whole stale window?
+
+        After an outage every process's heartbeat is old: only once the database has answered
+        for NODE_STALE_SECONDS has each live process had the time to heartbeat again, so only
+        then does an old heartbeat mean a dead process (start-up counts as such a return).
+        """
+        now = time.monotonic()
+        if self._up_since is None:
+            self._up_since = now
+        health = self.health or current_health()
+        up_for = now - self._up_since
+        if health is not None:
+            up_for = min(up_for, health.settled_for())
+        return up_for >= self.stale_seconds
 
     async def rescue_once(self) -> int:
         """One pass; returns how many jobs moved."""
-        rows = await self.store.rescue(self.stale_seconds, self.rescue_limit)
+        if not self.settled():
+            return 0
+        try:
+            rows = await self.store.rescue(self.stale_seconds, self.rescue_limit, self.node_id)
+        except Exception:
+            self._up_since = None
+            raise
         for row in rows:
             JOBS_RESCUED.labels(row["status"]).inc()
             log.warning("rescued job from a dead process", extra={

@@ -87,6 +87,28 @@ class Lane:
             log.info("returned queued jobs", extra={"action": "release", "lane": self.name,
                                                     "count": len(jobs), "reason": why})
 
+    async def drop_taken(self) -> int:
+        """After an outage: stop working on jobs others took meanwhile (the token check).
+
+        Queued ones leave the queue; running ones are interrupted, and their results are never
+        written (the release that follows matches no row: the token moved on).
+        """
+        queue, pool = self.queue, self.pool
+        if queue is None or pool is None:
+            return 0
+        held = [(j.id, j.token) for j in (*queue.jobs(), *pool.held.values())]
+        taken = await self.store.taken(held, self.node_id)
+        if not taken:
+            return 0
+        dropped = queue.discard(taken)
+        running = [uuid for uuid, job in list(pool.held.items()) if job.id in taken]
+        for uuid in running:
+            pool.cancel(uuid)
+        log.warning("jobs were taken over while this process was away: dropped them", extra={
+            "action": "taken_over", "lane": self.name, "queued": len(dropped),
+            "running": len(running)})
+        return len(taken)
+
     def depth(self) -> int:
         """Jobs waiting in memory now."""
         return len(self.queue) if self.queue is not None else 0

@@ -22,6 +22,7 @@ from supervisor.store.jobs import Claimed, Finish, JobStore, Started
 
 log = logging.getLogger("supervisor.lanes.pool")
 PROGRESS_EVERY = 1.0  # seconds between progress writes of one job
+PROGRESS_TIMEOUT = 2.0  # a progress write that takes longer is given up
 
 
 class WorkerPool:
@@ -40,6 +41,7 @@ class WorkerPool:
         self.backoff = backoff
         self.clients = clients or {}
         self.running: dict[UUID, anyio.CancelScope] = {}
+        self.held: dict[UUID, Claimed] = {}  # the jobs behind `running`, for the token check
         # Labelled metric children are looked up once: labels() per job costs more than a no-op job.
         self._pickup = PICKUP_SECONDS.labels(lane)
         self._per_type: dict[tuple[str, str], tuple[Any, Any]] = {}
@@ -76,23 +78,28 @@ class WorkerPool:
 
     async def _execute(self, job: Claimed) -> None:
         started = datetime.now(UTC)
-        self.writer.started(Started(job.id, job.token, started))
+        marked = self.writer.started(Started(job.id, job.token, started))
         if job.attempts == 0:
             wait = (started - job.created_at).total_seconds()
             self._pickup.observe(max(0.0, wait))
         scope = anyio.CancelScope()
         self.running[job.uuid] = scope
+        self.held[job.uuid] = job
         self._idle.clear()
         outcome: tuple[dict[str, Any], str | None] | None = None
         clock = time.perf_counter()
         try:
             with scope:
                 try:
-                    outcome = (await self._call(job), None)
+                    # Not before PostgreSQL knows it runs here (poison-pill count, see writer);
+                    # a job cancelled or taken over meanwhile is not run at all.
+                    if await marked:
+                        outcome = (await self._call(job), None)
                 except Exception as exc:
                     outcome = ({}, f"attempt {job.attempts + 1}: {type(exc).__name__}: {exc}")
         finally:
             del self.running[job.uuid]
+            del self.held[job.uuid]
             if not self.running:
                 self._idle.set()
             if outcome is None:
@@ -141,12 +148,13 @@ class WorkerPool:
             if now - last >= PROGRESS_EVERY or progress.get("done") == progress.get("total"):
                 last = now
                 try:
-                    await self.store.set_progress(job.id, job.token, progress)
+                    # Progress is a courtesy: no failure of it (an outage, a value PostgreSQL
+                    # refuses) may fail the job, and no outage may hold the job up for long.
+                    with anyio.fail_after(PROGRESS_TIMEOUT):
+                        await self.store.set_progress(job.id, job.token, progress)
                 except Exception as exc:
-                    if not is_transient(exc):
-                        raise
-                    # Progress is a courtesy: a database blip must not fail the job itself.
-                    log.debug("progress not recorded", extra={"action": "progress",
-                                                              "job": str(job.uuid)})
+                    log.log(logging.DEBUG if is_transient(exc) else logging.WARNING,
+                            "progress not recorded", extra={
+                                "action": "progress", "job": str(job.uuid), "error": str(exc)})
 
         return report

@@ -51,6 +51,19 @@ class JobQueue:
             self.room.set()
         return job
 
+    def jobs(self) -> list[Claimed]:
+        """The queued jobs, oldest first."""
+        return list(self._items)
+
+    def discard(self, ids: set[int]) -> list[Claimed]:
+        """Drop queued jobs that are no longer ours (taken over during an outage)."""
+        dropped = [j for j in self._items if j.id in ids]
+        if dropped:
+            self._items = deque(j for j in self._items if j.id not in ids)
+            if len(self._items) <= self.low_water:
+                self.room.set()
+        return dropped
+
     def close(self) -> list[Claimed]:
         """Stop the queue: waiting workers get None; returns the jobs nobody started."""
         self.closed = True

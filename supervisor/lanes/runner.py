@@ -12,7 +12,7 @@ from anyio.abc import TaskStatus
 
 from supervisor.lanes.queue import JobQueue
 from supervisor.runtime.liveness import beat
-from supervisor.runtime.waiting import Backoff, wait_any
+from supervisor.runtime.waiting import Backoff, wait_any, wait_retry
 from supervisor.store.db import is_transient
 from supervisor.store.jobs import JobStore
 
@@ -61,7 +61,7 @@ class Runner:
                     log.warning("cannot claim jobs, retrying", extra={
                         "action": "claim_retry", "lane": self.lane, "error": str(exc),
                         "delay": delay})
-                    await wait_any(stopping, timeout=delay)
+                    await wait_retry(delay, stopping)
                     continue
                 if got < asked:
                     await wait_any(self.wake, stopping, timeout=await self._idle_timeout())

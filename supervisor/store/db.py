@@ -20,21 +20,50 @@ class DatabaseUnavailable(RuntimeError):
     """PostgreSQL cannot be reached; the message says where and how to fix it."""
 
 
+# What an outage looks like from asyncpg, whatever class it picks: the socket failed (OSError),
+# the server went away or refuses connections for now (SQLSTATE classes 08, 53, 57P01-57P03, 57P05),
+# the client lost track of a connection that died mid-statement (InterfaceError,
+# InternalClientError such as "cannot switch to state 15; another operation is in progress",
+# raised when a dead connection goes back to the pool), or a statement timed out.
 TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     ConnectionError,
+    TimeoutError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
     asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
-    TimeoutError,
+    asyncpg.CrashShutdownError,
+    asyncpg.InsufficientResourcesError,
+    asyncpg.TransactionRollbackError,  # serialization failure, deadlock: try again
     DatabaseUnavailable,
 )
+# A bug of ours that asyncpg reports through a transient class must still surface.
+_NOT_TRANSIENT: tuple[type[BaseException], ...] = (asyncpg.exceptions.OutdatedSchemaCacheError,)
+_TRANSIENT_SQLSTATE_PREFIXES = ("08", "53", "57P01", "57P02", "57P03", "57P05", "40001", "40P01")
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Errors that mean 'the database is away for now', worth waiting out."""
-    return isinstance(exc, TRANSIENT_DB_ERRORS)
+    """Errors that mean 'the database is away for now', worth waiting out.
+
+    Judged by meaning, not by one class: the exception or its SQLSTATE, the error it was
+    raised from, or every error of a group (a task group that failed of an outage).
+    """
+    if isinstance(exc, BaseExceptionGroup):
+        return all(is_transient(inner) for inner in exc.exceptions)
+    if _transient_one(exc):
+        return True
+    return exc.__cause__ is not None and is_transient(exc.__cause__)
+
+
+def _transient_one(exc: BaseException) -> bool:
+    if isinstance(exc, _NOT_TRANSIENT):
+        return False
+    if isinstance(exc, TRANSIENT_DB_ERRORS):
+        return True
+    sqlstate = getattr(exc, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith(_TRANSIENT_SQLSTATE_PREFIXES)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

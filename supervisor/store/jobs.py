@@ -158,6 +158,25 @@ class JobStore:
         fenced = {f.id for f in finished} - applied
         return len(applied), fenced
 
+    async def mark_started(self, started: Sequence[Started]) -> set[int]:
+        """Mark jobs 'processing' before they run; returns the ids that are still ours.
+
+        Through the claim pool (no WAL flush wait): a mark lost in a PostgreSQL crash only
+        leaves the job 'in_queue' under this process, which its final write accepts.
+        """
+        rows = await self.claim_pool.fetch(q("mark_started"), [s.id for s in started],
+                                           [s.token for s in started],
+                                           [s.started_at for s in started])
+        return {r["id"] for r in rows}
+
+    async def taken(self, held: Sequence[tuple[int, int]], node_id: UUID) -> set[int]:
+        """Of the (id, token) pairs this process holds, the jobs that are no longer its own."""
+        if not held:
+            return set()
+        rows = await self.pool.fetch(q("held_jobs_taken"), [h[0] for h in held],
+                                     [h[1] for h in held], node_id)
+        return {r["id"] for r in rows}
+
     async def set_progress(self, job_id: int, token: int, progress: dict[str, Any]) -> bool:
         """Record progress of a running job; False if the job is no longer ours."""
         status: str = await self.pool.execute(q("set_progress"), job_id, token, progress)
