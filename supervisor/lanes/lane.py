@@ -96,18 +96,17 @@ class Lane:
         queue, pool = self.queue, self.pool
         if queue is None or pool is None:
             return 0
-        held = [(j.id, j.token) for j in (*queue.jobs(), *pool.held.values())]
-        taken = await self.store.taken(held, self.node_id)
+        runs = {(j.id, j.token) for j in queue.jobs()} | set(pool.held)
+        taken = await self.store.taken(sorted(runs), self.node_id)
         if not taken:
             return 0
         dropped = queue.discard(taken)
-        running = [uuid for uuid, job in list(pool.held.items()) if job.id in taken]
-        for uuid in running:
-            pool.cancel(uuid)
+        # A job claimed again since runs here with a newer token: only the old run stops.
+        running = pool.abandon(taken)
         log.warning("jobs were taken over while this process was away: dropped them", extra={
             "action": "taken_over", "lane": self.name, "queued": len(dropped),
-            "running": len(running)})
-        return len(taken)
+            "running": running})
+        return len(dropped) + running
 
     def depth(self) -> int:
         """Jobs waiting in memory now."""

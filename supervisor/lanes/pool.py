@@ -41,7 +41,9 @@ class WorkerPool:
         self.backoff = backoff
         self.clients = clients or {}
         self.running: dict[UUID, anyio.CancelScope] = {}
-        self.held: dict[UUID, Claimed] = {}  # the jobs behind `running`, for the token check
+        # Every run by (job id, token): after an outage the same job can run here twice for a
+        # moment, the taken run and a fresh claim of it, and only the first must stop.
+        self.held: dict[tuple[int, int], tuple[Claimed, anyio.CancelScope]] = {}
         # Labelled metric children are looked up once: labels() per job costs more than a no-op job.
         self._pickup = PICKUP_SECONDS.labels(lane)
         self._per_type: dict[tuple[str, str], tuple[Any, Any]] = {}
@@ -65,6 +67,13 @@ class WorkerPool:
             scope.cancel()
         return len(self.running)
 
+    def abandon(self, runs: set[tuple[int, int]]) -> int:
+        """Interrupt these (job id, token) runs: the jobs were taken over, results are void."""
+        scopes = [self.held[run][1] for run in runs if run in self.held]
+        for scope in scopes:
+            scope.cancel()
+        return len(scopes)
+
     def cancel(self, uuid: UUID) -> bool:
         """Stop one running job (a user cancelled it); its late result is fenced anyway."""
         scope = self.running.get(uuid)
@@ -84,7 +93,7 @@ class WorkerPool:
             self._pickup.observe(max(0.0, wait))
         scope = anyio.CancelScope()
         self.running[job.uuid] = scope
-        self.held[job.uuid] = job
+        self.held[job.id, job.token] = (job, scope)
         self._idle.clear()
         outcome: tuple[dict[str, Any], str | None] | None = None
         clock = time.perf_counter()
@@ -98,8 +107,9 @@ class WorkerPool:
                 except Exception as exc:
                     outcome = ({}, f"attempt {job.attempts + 1}: {type(exc).__name__}: {exc}")
         finally:
-            del self.running[job.uuid]
-            del self.held[job.uuid]
+            if self.running.get(job.uuid) is scope:
+                del self.running[job.uuid]
+            del self.held[job.id, job.token]
             if not self.running:
                 self._idle.set()
             if outcome is None:

@@ -55,11 +55,11 @@ class JobQueue:
         """The queued jobs, oldest first."""
         return list(self._items)
 
-    def discard(self, ids: set[int]) -> list[Claimed]:
-        """Drop queued jobs that are no longer ours (taken over during an outage)."""
-        dropped = [j for j in self._items if j.id in ids]
+    def discard(self, runs: set[tuple[int, int]]) -> list[Claimed]:
+        """Drop queued (job id, token) runs that are no longer ours (taken during an outage)."""
+        dropped = [j for j in self._items if (j.id, j.token) in runs]
         if dropped:
-            self._items = deque(j for j in self._items if j.id not in ids)
+            self._items = deque(j for j in self._items if (j.id, j.token) not in runs)
             if len(self._items) <= self.low_water:
                 self.room.set()
         return dropped

@@ -169,13 +169,15 @@ class JobStore:
                                            [s.started_at for s in started])
         return {r["id"] for r in rows}
 
-    async def taken(self, held: Sequence[tuple[int, int]], node_id: UUID) -> set[int]:
-        """Of the (id, token) pairs this process holds, the jobs that are no longer its own."""
+    async def taken(
+        self, held: Sequence[tuple[int, int]], node_id: UUID
+    ) -> set[tuple[int, int]]:
+        """Of the (id, token) runs this process holds, those whose job is no longer its own."""
         if not held:
             return set()
         rows = await self.pool.fetch(q("held_jobs_taken"), [h[0] for h in held],
                                      [h[1] for h in held], node_id)
-        return {r["id"] for r in rows}
+        return {(r["id"], r["token"]) for r in rows}
 
     async def set_progress(self, job_id: int, token: int, progress: dict[str, Any]) -> bool:
         """Record progress of a running job; False if the job is no longer ours."""

@@ -132,6 +132,6 @@ SELECT pg_notify('supervisor_jobs', $1);
 -- name: held_jobs_taken
 -- Of the jobs a process holds (id, token), those that are no longer its own: rescued by
 -- another process, cancelled, or claimed again since. Fencing tokens only ever grow.
-SELECT u.id FROM unnest($1::bigint[], $2::bigint[]) AS u(id, token)
+SELECT u.id, u.token FROM unnest($1::bigint[], $2::bigint[]) AS u(id, token)
 LEFT JOIN jobs j ON j.id = u.id
 WHERE j.id IS NULL OR j.token <> u.token OR j.node_id IS DISTINCT FROM $3::uuid;
