@@ -105,7 +105,7 @@ class Lane:
         running = pool.abandon(taken)
         log.warning("jobs were taken over while this process was away: dropped them", extra={
             "action": "taken_over", "lane": self.name, "queued": len(dropped),
-            "running": running})
+            "running": running, "job_ids": sorted(run[0] for run in taken)[:50]})
         return len(dropped) + running
 
     def depth(self) -> int:
