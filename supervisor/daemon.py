@@ -16,7 +16,7 @@ import asyncpg
 import redis.asyncio as aioredis
 
 from supervisor.api.service import ApiService
-from supervisor.cluster.dbwatch import DbWatch
+from supervisor.cluster.dbwatch import DbWatch, EmbeddedWatch
 from supervisor.cluster.listener import Listener, WakeHub
 from supervisor.cluster.node import Node, Rescuer
 from supervisor.cluster.redis_wake import RedisWake, redis_url
@@ -30,7 +30,8 @@ from supervisor.runtime.notify import Notifier, Watchdog
 from supervisor.runtime.supervise import RestartPolicy, supervise
 from supervisor.runtime.waiting import DbHealth, use_health
 from supervisor.schedule.scheduler import Scheduler
-from supervisor.store.db import create_pool, resolve_dsn
+from supervisor.store.db import create_pool
+from supervisor.store.embedded import EmbeddedServer
 from supervisor.store.jobs import JobStore
 from supervisor.store.migrate import migrate
 from supervisor.store.nodes import NodeStore
@@ -60,6 +61,7 @@ class Runtime:
     rate: FinishRate = field(default_factory=FinishRate)
     redis_wake: RedisWake | None = None
     health: DbHealth = field(default_factory=DbHealth)
+    embedded: EmbeddedServer | None = None
 
 
 def _lane(rt: Runtime, name: str, workers: int) -> Lane:
@@ -147,7 +149,7 @@ class Daemon:
                 "action": "hand_back", "error": str(exc), "pending": rt.writer.pending()})
 
     async def _open(self, stack: AsyncExitStack) -> Runtime:
-        dsn = await resolve_dsn(self.config, stack)
+        embedded, dsn = await self._database(stack)
         pool = await create_pool(dsn, max_size=max(4, self.config.parallel_jobs + 4))
         stack.push_async_callback(pool.close)
         # Claims and start marks: fast commits, one connection each at a time.
@@ -159,6 +161,7 @@ class Daemon:
         rt = Runtime(self.config, self.registry, dsn, pool, jobs, nodes, hub, StatusWriter(jobs),
                      Node(nodes, self.only, self.config.node_heartbeat_seconds),
                      clients={"pool": pool, "config": self.config})
+        rt.embedded = embedded
         rt.node.info = lambda: self.figures(rt)
         rt.node.stale_seconds = self.config.node_stale_seconds
         rt.node.on_return = lambda: self._drop_taken(rt)
@@ -172,6 +175,17 @@ class Daemon:
         await rt.node.register()
         return rt
 
+    async def _database(self, stack: AsyncExitStack) -> tuple[EmbeddedServer | None, str]:
+        """DATABASE_URL, or the embedded server this daemon starts (and stops at exit)."""
+        if self.config.database_url:
+            return None, str(self.config.database_url)
+        server = EmbeddedServer(self.config)
+        log.info("no DATABASE_URL: starting embedded PostgreSQL", extra={
+            "action": "embedded_pg", "pgdata": str(server.pgdata), "resolved": server.how})
+        dsn = await anyio.to_thread.run_sync(server.start)
+        stack.callback(server.stop)
+        return server, dsn
+
     async def _drop_taken(self, rt: Runtime) -> None:
         """Back after a gap in heartbeats: let go of every job another process took meanwhile."""
         for lane in list(rt.lanes.values()):
@@ -183,6 +197,8 @@ class Daemon:
         async with anyio.create_task_group() as infra:
             infra.start_soon(self._signals, infra.cancel_scope)
             await infra.start(DbWatch(rt.dsn, rt.health, rt.hub).run, infra_stop)
+            if rt.embedded is not None:
+                await infra.start(EmbeddedWatch(rt.embedded, rt.health).run, infra_stop)
             await infra.start(Listener(rt.dsn, rt.hub).run, infra_stop)
             await infra.start(rt.liveness.watched("heartbeat", rt.node.run), infra_stop)
             if rt.redis_wake is not None:

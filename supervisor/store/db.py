@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import logging
 from contextlib import AsyncExitStack
-from pathlib import Path
 from typing import Any
 
-import anyio
 import asyncpg
 
 from supervisor.config import Config, mask_dsn
@@ -71,34 +69,16 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(typ, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-def embedded_dsn(data_dir: str, stack: AsyncExitStack | None = None) -> str:
-    """Start (or reuse) the embedded PostgreSQL under DATA_DIR and return its DSN."""
-    import warnings
-
-    with warnings.catch_warnings():
-        # platformdirs warns when XDG_RUNTIME_DIR is unset (services, containers); harmless here.
-        warnings.simplefilter("ignore")
-        import pgserver  # type: ignore[attr-defined,unused-ignore]  # embedded mode only
-
-    logging.getLogger("pgserver").setLevel(logging.WARNING)  # it narrates every pg_ctl call
-    pgdata = Path(data_dir).resolve() / "pgdata"
-    pgdata.parent.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
-    if stack is not None:
-        stack.callback(server.cleanup)
-    uri: str = server.get_uri()
-    return uri
-
-
 async def resolve_dsn(config: Config, stack: AsyncExitStack) -> str:
-    """The DSN to use: DATABASE_URL, or the embedded server started for this process."""
+    """The DSN a command uses: DATABASE_URL, or the embedded server the daemon runs.
+
+    Never starts a server (see supervisor.store.embedded: only the daemon and `db init` do).
+    """
     if config.database_url:
         return str(config.database_url)
-    log.info("no DATABASE_URL: starting embedded PostgreSQL",
-             extra={"action": "embedded_pg", "data_dir": config.data_dir})
-    return await anyio.to_thread.run_sync(embedded_dsn, config.data_dir, stack)
+    from supervisor.store.embedded import attach
+
+    return attach(config)
 
 
 async def connect(dsn: str, **kwargs: Any) -> asyncpg.Connection:
