@@ -86,7 +86,14 @@ class StatusWriter:
                     await self.flush()
                 backoff.reset()
             except Exception as exc:
-                await self._retry_later(exc, backoff, "write_retry")
+                if is_transient(exc) or not self._finished:
+                    await self._retry_later(exc, backoff, "write_retry")
+                    continue
+                try:
+                    with anyio.CancelScope(shield=True):
+                        await self._isolate()
+                except Exception as again:
+                    await self._retry_later(again, backoff, "write_retry")
 
     async def _start_marks(self, stopping: asyncio.Event) -> None:
         backoff = Backoff(cap=5.0)
@@ -112,6 +119,27 @@ class StatusWriter:
             log.exception("job state write failed, retrying", extra={
                 "action": action, "error": str(exc), "delay": delay, "pending": self.pending()})
             await anyio.sleep(delay)
+
+    async def _isolate(self) -> None:
+        """A batch PostgreSQL refuses for its content (a result it cannot store, say NaN in
+        JSON): write the results one by one, and record each refused one as an error instead,
+        so one bad result never holds up every other job's."""
+        batch, self._finished = self._finished[: self.max_batch], self._finished[self.max_batch:]
+        for i, mark in enumerate(batch):
+            try:
+                await self.store.write_batch([], [mark], [])
+            except Exception as exc:
+                if is_transient(exc):
+                    self._finished[:0] = batch[i:]
+                    raise
+                log.error("job result refused by the database; recording the error instead",
+                          extra={"action": "result_refused", "job_id": mark.id,
+                                 "error": str(exc)})
+                mark.response = {}
+                mark.error = f"{mark.error + '; ' if mark.error else ''}result not stored: " \
+                             f"{type(exc).__name__}: {exc}"
+                await self.store.write_batch([], [mark], [])
+            self.finished_total += 1
 
     async def flush_started(self) -> None:
         """Commit the waiting start marks and tell each worker whether its job is still ours."""

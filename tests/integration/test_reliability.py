@@ -169,3 +169,29 @@ async def _all(pool: asyncpg.Pool, status: str, n: int) -> bool:
 
 async def _ledger_rows(pool: asyncpg.Pool, n: int) -> bool:
     return int(await pool.fetchval("SELECT count(*) FROM test_ledger")) >= n
+
+
+class NanResult:
+    """Returns a result PostgreSQL cannot store as JSON."""
+
+    name = "nan_result"
+    payload_model = Seconds
+
+    async def run(self, ctx: JobContext, payload: Seconds) -> dict[str, Any] | None:
+        """NaN is not JSON: the database refuses the whole batch it is in."""
+        return {"ratio": float("nan")}
+
+
+async def test_a_result_the_database_refuses_is_recorded_as_an_error_and_blocks_no_one(
+    db_dsn: str, store: JobStore, pool: asyncpg.Pool
+) -> None:
+    registry = registry_with(NanResult())
+    daemon = Daemon(make_config(db_dsn), registry, ["first_time"])
+    async with running_daemon(daemon):
+        await store.create_many("noop", [{}] * 50)
+        bad = await store.create("nan_result", {})
+        await store.create_many("noop", [{}] * 50)
+        await eventually(lambda: _all(pool, "completed", 101), what="every job recorded")
+    row = await store.get(bad["uuid"])
+    assert row is not None
+    assert "result not stored" in row["job_response"]["runtime_errors"][0]
