@@ -46,17 +46,21 @@ class DbWatch:
     ) -> None:
         """Watch until `stopping`."""
         task_status.started()
+        failed = 0
         while not stopping.is_set():
             await wait_any(self.health.down, stopping)
             if stopping.is_set():
                 return
             if await self.probe():
-                self.health.restored()
+                self.health.restored(was_away=failed > 0)
                 # Notifications sent while we were away are lost: every runner looks again.
                 self.hub.wake_all()
-                log.info("database answers again: waking every loop", extra={
-                    "action": "db_back", "outages": self.health.outages})
+                if failed:
+                    log.info("database answers again: waking every loop", extra={
+                        "action": "db_back", "outages": self.health.outages})
+                failed = 0
             else:
+                failed += 1
                 await wait_any(stopping, timeout=self.interval)
 
 

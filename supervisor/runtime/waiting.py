@@ -72,16 +72,21 @@ class DbHealth:
             self.down.set()
             self.outages += 1
 
-    def restored(self) -> None:
-        """The database answers again: wake every loop waiting to retry."""
+    def restored(self, *, was_away: bool = True) -> None:
+        """The database answers again: wake every loop waiting to retry.
+
+        `was_away=False` when it answered the first probe: an error such as a deadlock, not a
+        lost connection, so the stretch of the database answering goes on.
+        """
         if self.down.is_set():
             self.down.clear()
-            self.up_since = self._clock()
+            if was_away:
+                self.up_since = self._clock()
             back, self.back = self.back, asyncio.Event()
             back.set()
 
     def settled_for(self) -> float:
-        """Seconds the database has answered without an outage reported (0 while one lasts)."""
+        """Seconds the database has answered since the last outage; 0 while one may last."""
         return 0.0 if self.down.is_set() else self._clock() - self.up_since
 
 

@@ -66,3 +66,12 @@ def test_settled_for_counts_from_the_end_of_the_last_outage() -> None:
 
 def _log() -> logging.Logger:
     return logging.getLogger("test")
+
+
+def test_an_error_the_first_probe_contradicts_does_not_restart_the_settling_clock() -> None:
+    now = [100.0]
+    health = DbHealth(clock=lambda: now[0])
+    now[0] = 150.0
+    health.lost()  # a deadlock, say: the database itself never went away
+    health.restored(was_away=False)
+    assert health.settled_for() == 50.0
