@@ -42,6 +42,7 @@ class Node:
         self.on_return = on_return
         self._last_beat = time.monotonic()
         self._missed = False
+        self._outages = 0
 
     async def register(self) -> None:
         """Record this process before it claims anything."""
@@ -56,10 +57,14 @@ class Node:
             self._missed = True
             raise
         self._last_beat = time.monotonic()
-        # Half the stale window: the database's clock, not ours, judged us, so be early.
-        if (self._missed or gap > self.stale_seconds / 2) and self.on_return is not None:
+        health = current_health()
+        outages = health.outages if health is not None else 0
+        # Half the stale window: the database's clock, not ours, judged us, so be early. Any
+        # outage another loop saw counts too: a claim may have committed with its answer lost.
+        returning = self._missed or gap > self.stale_seconds / 2 or outages != self._outages
+        if returning and self.on_return is not None:
             await self.on_return()
-        self._missed = False
+        self._missed, self._outages = False, outages
 
     async def run(
         self, stopping: asyncio.Event, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED

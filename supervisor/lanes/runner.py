@@ -34,6 +34,8 @@ class Runner:
         self.poll_seconds = poll_seconds
         self.wake = wake
         self.stopped = asyncio.Event()
+        # Held while a claim is in flight: whoever checks for lost claims waits for it.
+        self.claiming = asyncio.Lock()
 
     async def run(
         self, stopping: asyncio.Event, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
@@ -76,7 +78,8 @@ class Runner:
         # Shielded: if this task were cancelled after PostgreSQL committed the claim but before
         # the rows arrived, the jobs would sit 'in_queue' under a live process and never run.
         with anyio.CancelScope(shield=True):
-            jobs = await self.store.claim(self.lane, self.node_id, asked)
+            async with self.claiming:
+                jobs = await self.store.claim(self.lane, self.node_id, asked)
         if jobs:
             self.queue.put_many(jobs)
             log.debug("claimed jobs", extra={"action": "claim", "lane": self.lane,

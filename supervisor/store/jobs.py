@@ -179,6 +179,13 @@ class JobStore:
                                      [h[1] for h in held], node_id)
         return {(r["id"], r["token"]) for r in rows}
 
+    async def strays(
+        self, node_id: UUID, status: str, held: Sequence[int]
+    ) -> builtins.list[tuple[int, int]]:
+        """(id, token) of jobs claimed for this process in `status` that it does not hold."""
+        rows = await self.pool.fetch(q("strays_of_node"), node_id, status, list(held))
+        return [(r["id"], r["token"]) for r in rows]
+
     async def set_progress(self, job_id: int, token: int, progress: dict[str, Any]) -> bool:
         """Record progress of a running job; False if the job is no longer ours."""
         status: str = await self.pool.execute(q("set_progress"), job_id, token, progress)

@@ -195,3 +195,21 @@ async def test_a_result_the_database_refuses_is_recorded_as_an_error_and_blocks_
     row = await store.get(bad["uuid"])
     assert row is not None
     assert "result not stored" in row["job_response"]["runtime_errors"][0]
+
+
+async def test_a_claim_whose_answer_was_lost_is_handed_back_when_the_process_checks(
+    config: Any, store: JobStore, pool: asyncpg.Pool
+) -> None:
+    daemon = Daemon(config, TYPES, ["first_time"])
+    async with running_daemon(daemon):
+        rt = daemon.runtime
+        assert rt is not None
+        # PostgreSQL committed this claim for the daemon, but the connection died before the
+        # rows came back: the jobs are 'in_queue' under a live process that does not know them.
+        await store.create_many("noop", [{}] * 5)
+        await pool.execute("UPDATE jobs SET status = 'in_queue', node_id = $1, token = token + 1",
+                           rt.node.id)
+        await rt.node.beat()  # nothing says an outage happened: no check yet
+        assert (await statuses(pool)).get("in_queue") == 5
+        rt.health.outages += 1  # another loop saw the connection drop: the next beat checks
+        await eventually(lambda: _all(pool, "completed", 5), what="lost claims run")

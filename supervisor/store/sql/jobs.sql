@@ -129,6 +129,12 @@ WHERE status = 'open' AND (run_after IS NULL OR run_after <= now());
 -- name: notify_jobs
 SELECT pg_notify('supervisor_jobs', $1);
 
+-- name: strays_of_node
+-- Jobs claimed for a process ($1) in a lane's queued status ($2) that it does not hold ($3):
+-- a claim that committed while its answer was lost with the connection. Nobody would run them.
+SELECT id, token FROM jobs
+WHERE node_id = $1 AND status = $2 AND NOT (id = ANY($3::bigint[]));
+
 -- name: held_jobs_taken
 -- Of the jobs a process holds (id, token), those that are no longer its own: rescued by
 -- another process, cancelled, or claimed again since. Fencing tokens only ever grow.
