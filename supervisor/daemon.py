@@ -19,12 +19,16 @@ from supervisor.api.service import ApiService
 from supervisor.cluster.dbwatch import DbWatch, EmbeddedWatch
 from supervisor.cluster.listener import Listener, WakeHub
 from supervisor.cluster.node import Node, Rescuer
+from supervisor.cluster.pruner import Pruner
 from supervisor.cluster.redis_wake import RedisWake, redis_url
 from supervisor.config import Config
+from supervisor.families import Families, LoadedFamily
 from supervisor.jobtypes import Registry
 from supervisor.lanes.lane import Lane, LaneSettings
+from supervisor.lanes.limits import ConcurrencyLimits, limits_of
 from supervisor.lanes.writer import StatusWriter
 from supervisor.metrics import QUEUE_DEPTH, RUNNING
+from supervisor.retention import parse_retention
 from supervisor.runtime.liveness import FinishRate, Liveness
 from supervisor.runtime.notify import Notifier, Watchdog
 from supervisor.runtime.supervise import RestartPolicy, supervise
@@ -35,9 +39,13 @@ from supervisor.store.embedded import EmbeddedServer
 from supervisor.store.jobs import JobStore
 from supervisor.store.migrate import migrate
 from supervisor.store.nodes import NodeStore
+from supervisor.store.prune import PruneStore
 
 log = logging.getLogger("supervisor.daemon")
 WRITER_DRAIN_SECONDS = 15.0  # after the services stop, how long pending writes may take
+# Heartbeat, status writer, rescue, scheduler, API and the wake-up self-test share these;
+# claims have their own two, job work its own pool.
+CONTROL_POOL_SIZE = 8
 RESCUE_LIMIT = 3  # runs lost to a dying process before a job is declared dead (poison pill)
 
 
@@ -46,9 +54,11 @@ class Runtime:
     """Everything services are built from: settings, clients, stores, this process."""
 
     config: Config
+    families: Families
     registry: Registry
     dsn: str
-    pool: asyncpg.Pool
+    pool: asyncpg.Pool  # the control plane's: heartbeat, status writes, API, scheduler
+    job_pool: asyncpg.Pool  # job work: a job can never take the control plane's connections
     jobs: JobStore
     nodes: NodeStore
     hub: WakeHub
@@ -62,6 +72,11 @@ class Runtime:
     redis_wake: RedisWake | None = None
     health: DbHealth = field(default_factory=DbHealth)
     embedded: EmbeddedServer | None = None
+    limits: ConcurrencyLimits = field(default_factory=ConcurrencyLimits)
+
+    def family(self, name: str) -> LoadedFamily:
+        """A loaded family by name (API routes of families use this)."""
+        return self.families.get(name)
 
 
 def _lane(rt: Runtime, name: str, workers: int) -> Lane:
@@ -69,7 +84,8 @@ def _lane(rt: Runtime, name: str, workers: int) -> Lane:
     settings = LaneSettings(
         name=name, workers=workers, queue_size=c.job_in_queue_size, batch=c.job_worker_batch,
         poll_seconds=c.runner_poll_seconds, grace_seconds=c.shutdown_grace_seconds,
-        backoff=c.retry_backoff, clients=rt.clients,
+        backoff=c.retry_backoff, resources=rt.families.resources_by_type(), db=rt.job_pool,
+        max_delay=c.retry_max_delay_seconds, limits=rt.limits,
     )
     lane = Lane(settings, store=rt.jobs, writer=rt.writer, registry=rt.registry,
                 node_id=rt.node.id, wake=rt.hub.events["open" if name == "first_time" else "retry"])
@@ -92,12 +108,19 @@ def _scheduler(rt: Runtime) -> Scheduler:
                      declared=c.schedules)
 
 
+def _pruner(rt: Runtime) -> Pruner:
+    c = rt.config
+    return Pruner(PruneStore(rt.pool), parse_retention(c.job_retention),
+                  interval=c.prune_interval_seconds, batch=c.prune_batch)
+
+
 # The services `supervisor run --only` can choose from, in start order.
 FACTORIES: dict[str, Callable[[Runtime], Any]] = {
     "scheduler": _scheduler,
     "rescue": _rescuer,
     "first_time": lambda rt: _lane(rt, "first_time", rt.config.parallel_jobs),
     "retry": lambda rt: _lane(rt, "retry", 1),
+    "prune": _pruner,
     "api": ApiService,  # last: it answers /readyz once everything before it has started
 }
 
@@ -110,9 +133,10 @@ def service_names() -> list[str]:
 class Daemon:
     """One process running a chosen set of services until a signal."""
 
-    def __init__(self, config: Config, registry: Registry, only: Iterable[str] | None = None):
+    def __init__(self, config: Config, families: Families, only: Iterable[str] | None = None):
         self.config = config
-        self.registry = registry
+        self.families = families
+        self.registry = families.registry
         self.only = list(only) if only else service_names()
         unknown = [n for n in self.only if n not in FACTORIES]
         if unknown:
@@ -150,18 +174,22 @@ class Daemon:
 
     async def _open(self, stack: AsyncExitStack) -> Runtime:
         embedded, dsn = await self._database(stack)
-        pool = await create_pool(dsn, max_size=max(4, self.config.parallel_jobs + 4))
+        pool = await create_pool(dsn, max_size=CONTROL_POOL_SIZE)
         stack.push_async_callback(pool.close)
         # Claims and start marks: fast commits, one connection each at a time.
         claim_pool = await create_pool(dsn, min_size=1, max_size=3, durable=False)
         stack.push_async_callback(claim_pool.close)
+        job_pool = await create_pool(dsn, min_size=1, max_size=self.config.parallel_jobs + 2)
+        stack.push_async_callback(job_pool.close)
         async with pool.acquire() as conn:
-            await migrate(conn)
+            await migrate(conn, self.families.migration_sources())
         jobs, nodes, hub = JobStore(pool, claim_pool), NodeStore(pool), WakeHub()
-        rt = Runtime(self.config, self.registry, dsn, pool, jobs, nodes, hub, StatusWriter(jobs),
-                     Node(nodes, self.only, self.config.node_heartbeat_seconds),
-                     clients={"pool": pool, "config": self.config})
+        rt = Runtime(self.config, self.families, self.registry, dsn, pool, job_pool, jobs, nodes,
+                     hub, StatusWriter(jobs),
+                     Node(nodes, self.only, self.config.node_heartbeat_seconds))
         rt.embedded = embedded
+        rt.limits = ConcurrencyLimits(limits_of(
+            self.registry.get(name) for name in self.registry.names()))
         rt.node.info = lambda: self.figures(rt)
         rt.node.stale_seconds = self.config.node_stale_seconds
         rt.node.on_return = lambda: self._drop_taken(rt)
@@ -172,6 +200,7 @@ class Daemon:
             rt.clients["redis"] = client
             rt.redis_wake = RedisWake(client, hub)
             jobs.announce = rt.redis_wake.publish
+        await self.families.open_resources(stack, self.config, job_pool, rt.clients.get("redis"))
         await rt.node.register()
         return rt
 

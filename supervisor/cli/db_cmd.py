@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 import typer
 
-from supervisor.cli.common import open_pool, run_async, settings
+from supervisor.cli.common import families, open_pool, run_async, settings
 from supervisor.config import Config
 from supervisor.store.db import connect
 from supervisor.store.embedded import EmbeddedServer
@@ -18,14 +20,15 @@ app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 def migrate_cmd() -> None:
     """Apply pending migrations (the daemon also does this at start)."""
     config = settings()
+    sources = families(config).migration_sources()
 
     async def go() -> list[str]:
         async with open_pool(config, apply_migrations=False) as pool, pool.acquire() as conn:
-            return [f"{m.version:04d}_{m.name}" for m in await migrate(conn)]
+            return [f"{m.family}/{m.version:04d}_{m.name}" for m in await migrate(conn, sources)]
 
     done = run_async(go)
     typer.echo(f"applied {len(done)} migration(s): {', '.join(done)}" if done else
-               f"schema is up to date ({len(available())} migrations)")
+               f"schema is up to date ({len(available(sources))} migrations)")
 
 
 @app.command("init")
@@ -35,15 +38,16 @@ def init_cmd() -> None:
     The embedded server is started for this and stopped again, unless a daemon runs on it.
     """
     config = settings()
-    done = run_async(lambda: _init(config))
+    sources = families(config).migration_sources()
+    done = run_async(lambda: _init(config, sources))
     typer.echo(done)
 
 
-async def _init(config: Config) -> str:
+async def _init(config: Config, sources: Any) -> str:
     if config.database_url:
         conn = await connect(str(config.database_url))
         try:
-            applied = await migrate(conn)
+            applied = await migrate(conn, sources)
         finally:
             await conn.close()
         return f"database ready ({len(applied)} migration(s) applied)"
@@ -52,7 +56,7 @@ async def _init(config: Config) -> str:
     try:
         conn = await connect(dsn)
         try:
-            applied = await migrate(conn)
+            applied = await migrate(conn, sources)
         finally:
             await conn.close()
     finally:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from supervisor.cli.common import fail, run_async, settings
+from supervisor.cli import prune_cmd
+from supervisor.cli.common import fail, families, run_async, settings
 from supervisor.daemon import Daemon, service_names
 from supervisor.runtime.supervise import EX_SOFTWARE, ServiceFailed
 
@@ -15,11 +16,9 @@ jobs_app = typer.Typer(
 
 
 def _start(only: list[str] | None) -> None:
-    from services import build_registry
-
     config = settings()
     try:
-        daemon = Daemon(config, build_registry(), only)
+        daemon = Daemon(config, families(config), only)
     except ValueError as exc:
         fail(str(exc), 2)
     try:
@@ -70,4 +69,5 @@ def register(app: typer.Typer) -> None:
         """Retry failed jobs whose run_after has passed, one at a time."""
         _start(["retry"])
 
+    prune_cmd.register(jobs_app)
     app.add_typer(jobs_app, name="jobs")

@@ -92,7 +92,6 @@ class Rescuer:
         self.rescue_limit = rescue_limit
         self.node_id = node_id
         self.health = health
-        self._ticks = 0
         self._up_since: float | None = None
 
     def settled(self) -> bool:
@@ -127,9 +126,6 @@ class Rescuer:
                 "was_running": row["was_running"]})
         if rows:
             self.hub.wake_all()
-        self._ticks += 1
-        if self._ticks % 360 == 0:
-            await self.store.prune()
         return len(rows)
 
     async def run(

@@ -11,7 +11,8 @@ from anyio.abc import TaskStatus
 from supervisor.metrics import JOBS_FENCED
 from supervisor.runtime.waiting import Backoff, wait_any, wait_retry
 from supervisor.store.db import is_transient
-from supervisor.store.jobs import Finish, JobStore, Started
+from supervisor.store.jobs import Finish, Started
+from supervisor.store.ports import JobStore
 
 log = logging.getLogger("supervisor.lanes.writer")
 
