@@ -36,7 +36,7 @@ class LedgerJob:
 
     async def run(self, ctx: JobContext, payload: LedgerPayload) -> dict[str, Any] | None:
         """One row per execution; a run cut short by a kill keeps `finished` NULL."""
-        pool = ctx.clients["pool"]
+        pool = ctx.db
         run_id = await pool.fetchval(
             "INSERT INTO chaos_ledger (job, pid) VALUES ($1, $2) RETURNING id", ctx.uuid,
             os.getpid())

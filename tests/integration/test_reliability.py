@@ -12,11 +12,12 @@ import pytest
 from pydantic import BaseModel
 
 from supervisor.daemon import Daemon
+from supervisor.families import Families
 from supervisor.jobtypes import JobContext
 from supervisor.store.jobs import JobStore
 from supervisor.store.nodes import NodeStore
 from tests.conftest import make_config
-from tests.helpers import eventually, registry_with, running_daemon, statuses
+from tests.helpers import eventually, families_with, running_daemon, statuses
 from tests.proxy import CuttableProxy
 
 
@@ -34,7 +35,7 @@ class SeeOwnStatus:
 
     async def run(self, ctx: JobContext, payload: Seconds) -> dict[str, Any] | None:
         """Look at the own row first thing, as a job that crashes at once would not."""
-        status = await ctx.clients["pool"].fetchval(
+        status = await ctx.db.fetchval(
             "SELECT status FROM jobs WHERE uuid = $1", ctx.uuid)
         return {"seen": status}
 
@@ -59,7 +60,7 @@ class Ledger:
 
     async def run(self, ctx: JobContext, payload: Seconds) -> dict[str, Any] | None:
         """One ledger row per execution, so runs that were cut short stay visible."""
-        pool = ctx.clients["pool"]
+        pool = ctx.db
         run_id = await pool.fetchval(
             "INSERT INTO test_ledger (job) VALUES ($1) RETURNING id", ctx.uuid)
         await anyio.sleep(payload.seconds)
@@ -67,7 +68,8 @@ class Ledger:
         return None
 
 
-TYPES = registry_with(SeeOwnStatus(), BadProgress(), Ledger())
+def _families() -> Families:
+    return families_with(SeeOwnStatus(), BadProgress(), Ledger())
 
 
 @pytest.fixture
@@ -89,7 +91,7 @@ async def test_a_job_is_processing_in_the_database_before_its_handler_runs(
 ) -> None:
     # A job that kills its process at once must already count as running, or the rescue
     # would put it back as never started and its crashes would never be counted.
-    async with running_daemon(Daemon(config, TYPES, ["first_time"])):
+    async with running_daemon(Daemon(config, _families(), ["first_time"])):
         for _ in range(20):
             await store.create("see_own_status", {})
         await eventually(lambda: _all(pool, "completed", 20), what="jobs done")
@@ -100,7 +102,7 @@ async def test_a_job_is_processing_in_the_database_before_its_handler_runs(
 async def test_a_progress_write_that_fails_never_fails_the_job(
     config: Any, store: JobStore, pool: asyncpg.Pool
 ) -> None:
-    async with running_daemon(Daemon(config, TYPES, ["first_time"])):
+    async with running_daemon(Daemon(config, _families(), ["first_time"])):
         job = await store.create("bad_progress", {})
         await eventually(lambda: _all(pool, "completed", 1), what="job done")
     row = await store.get(job["uuid"])
@@ -129,7 +131,7 @@ async def test_a_process_back_from_an_outage_longer_than_the_stale_window_keeps_
 ) -> None:
     config = make_config(proxy.dsn(), node_heartbeat_seconds=0.2, node_stale_seconds=1.0,
                          rescue_interval_seconds=0.2)
-    async with running_daemon(Daemon(config, TYPES, ["rescue", "first_time"])):
+    async with running_daemon(Daemon(config, _families(), ["rescue", "first_time"])):
         await store.create_many("sleep", [{"seconds": 4} for _ in range(3)])
         await eventually(lambda: _all(pool, "processing", 3), what="jobs running")
         await proxy.cut()
@@ -145,7 +147,7 @@ async def test_jobs_taken_while_a_process_was_away_are_dropped_at_once_on_its_re
     proxy: CuttableProxy, pool: asyncpg.Pool, store: JobStore, ledger: None
 ) -> None:
     config = make_config(proxy.dsn(), node_heartbeat_seconds=0.2, node_stale_seconds=1.0)
-    async with running_daemon(Daemon(config, TYPES, ["first_time"])):
+    async with running_daemon(Daemon(config, _families(), ["first_time"])):
         await store.create_many("ledger_run", [{"seconds": 8} for _ in range(2)])
         await eventually(lambda: _ledger_rows(pool, 2), what="both runs started")
         await proxy.cut()
@@ -185,8 +187,7 @@ class NanResult:
 async def test_a_result_the_database_refuses_is_recorded_as_an_error_and_blocks_no_one(
     db_dsn: str, store: JobStore, pool: asyncpg.Pool
 ) -> None:
-    registry = registry_with(NanResult())
-    daemon = Daemon(make_config(db_dsn), registry, ["first_time"])
+    daemon = Daemon(make_config(db_dsn), families_with(NanResult()), ["first_time"])
     async with running_daemon(daemon):
         await store.create_many("noop", [{}] * 50)
         bad = await store.create("nan_result", {})
@@ -200,7 +201,7 @@ async def test_a_result_the_database_refuses_is_recorded_as_an_error_and_blocks_
 async def test_a_claim_whose_answer_was_lost_is_handed_back_when_the_process_checks(
     config: Any, store: JobStore, pool: asyncpg.Pool
 ) -> None:
-    daemon = Daemon(config, TYPES, ["first_time"])
+    daemon = Daemon(config, _families(), ["first_time"])
     async with running_daemon(daemon):
         rt = daemon.runtime
         assert rt is not None
