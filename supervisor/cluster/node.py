@@ -17,7 +17,8 @@ from anyio.abc import TaskStatus
 from supervisor.cluster.listener import WakeHub
 from supervisor.metrics import JOBS_RESCUED
 from supervisor.runtime.loops import every
-from supervisor.runtime.waiting import DbHealth, current_health
+from supervisor.runtime.waiting import DbHealth, current_health, wait_any, wait_retry
+from supervisor.store.db import is_transient
 from supervisor.store.nodes import NodeStore
 
 log = logging.getLogger("supervisor.cluster.node")
@@ -43,6 +44,7 @@ class Node:
         self._last_beat = time.monotonic()
         self._missed = False
         self._outages = 0
+        self._check_due = asyncio.Event()
 
     async def register(self) -> None:
         """Record this process before it claims anything."""
@@ -63,7 +65,7 @@ class Node:
         # outage another loop saw counts too: a claim may have committed with its answer lost.
         returning = self._missed or gap > self.stale_seconds / 2 or outages != self._outages
         if returning and self.on_return is not None:
-            await self.on_return()
+            self._check_due.set()  # in its own task: a slow check must never delay a heartbeat
         self._missed, self._outages = False, outages
 
     async def run(
@@ -71,7 +73,29 @@ class Node:
     ) -> None:
         """Heartbeat until `stopping`."""
         task_status.started()
-        await every(self.interval, self.beat, stopping, log=log, action="heartbeat")
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._checks, stopping)
+            await every(self.interval, self.beat, stopping, log=log, action="heartbeat")
+            self._check_due.set()
+
+    async def _checks(self, stopping: asyncio.Event) -> None:
+        """Run the after-a-gap check whenever a heartbeat asks for it, until `stopping`."""
+        while True:
+            await wait_any(self._check_due, stopping)
+            if stopping.is_set():
+                return
+            self._check_due.clear()
+            if self.on_return is None:
+                continue
+            try:
+                await self.on_return()
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                log.warning("cannot check held jobs yet, retrying", extra={
+                    "action": "held_check", "error": str(exc)})
+                self._check_due.set()
+                await wait_retry(self.interval, stopping)
 
     async def stopped(self) -> None:
         """Mark this process as cleanly stopped, so nobody waits for its heartbeat to age."""
