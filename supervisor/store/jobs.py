@@ -35,6 +35,7 @@ class Claimed:
     checkpoint: dict[str, Any] | None = None
     timeout: float | None = None  # seconds one run may take; None: the type's default
     retried_attempts: int = 0  # runs before the last manual retry; retries count from there
+    suspect: bool = False  # lost with a dead process before: start only once the mark is durable
 
 
 @dataclass(slots=True)
@@ -160,7 +161,7 @@ class JobStore:
         return [
             Claimed(r["id"], r["uuid"], r["job_type"], r["data"], r["token"], r["attempts"],
                     r["retry_count"], r["retry_interval"], r["created_at"], lane,
-                    r["checkpoint"], r["timeout_seconds"], r["retried_attempts"])
+                    r["checkpoint"], r["timeout_seconds"], r["retried_attempts"], r["suspect"])
             for r in rows
         ]
 

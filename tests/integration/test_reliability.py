@@ -86,17 +86,36 @@ async def ledger(pool: asyncpg.Pool) -> None:
                        "started timestamptz NOT NULL DEFAULT now(), finished timestamptz)")
 
 
-async def test_a_job_is_processing_in_the_database_before_its_handler_runs(
+async def test_a_suspect_is_processing_in_the_database_before_its_handler_runs(
     config: Any, store: JobStore, pool: asyncpg.Pool
 ) -> None:
-    # A job that kills its process at once must already count as running, or the rescue
-    # would put it back as never started and its crashes would never be counted.
+    # A job whose claim was lost with a dead process before must count as running when it
+    # starts again, or a job that kills its process at once would never have its crashes
+    # counted. Other jobs start at once (their start mark follows if they run long).
+    for _ in range(20):
+        await store.create("see_own_status", {})
+    await pool.execute("UPDATE jobs SET lost_claims = 1 WHERE id % 2 = 0")
     async with running_daemon(Daemon(config, _families(), ["first_time"])):
-        for _ in range(20):
-            await store.create("see_own_status", {})
         await eventually(lambda: _all(pool, "completed", 20), what="jobs done")
-    seen = await pool.fetch("SELECT job_response->>'seen' AS seen FROM jobs")
-    assert [r["seen"] for r in seen] == ["processing"] * 20
+    seen = await pool.fetch("SELECT lost_claims, job_response->>'seen' AS seen FROM jobs")
+    assert {r["seen"] for r in seen if r["lost_claims"]} == {"processing"}
+    assert {r["seen"] for r in seen if not r["lost_claims"]} == {"in_queue"}
+
+
+async def test_a_claim_lost_with_a_dead_process_makes_the_job_a_suspect(
+    store: JobStore, pool: asyncpg.Pool
+) -> None:
+    from supervisor.store.nodes import NodeStore
+
+    job = await store.create("noop", {})
+    dead, alive = uuid4(), uuid4()
+    await pool.execute("UPDATE jobs SET status = 'in_queue', node_id = $1", dead)
+    await NodeStore(pool).rescue(stale_seconds=1.0, rescue_limit=3, rescuer=alive)
+    row = await store.get(job["uuid"])
+    assert row is not None
+    assert (row["status"], row["lost_claims"], row["rescues"]) == ("open", 1, 0)
+    claimed = await store.claim("first_time", alive, 10)
+    assert [c.suspect for c in claimed] == [True]
 
 
 async def test_a_progress_write_that_fails_never_fails_the_job(

@@ -25,7 +25,7 @@ SET status = 'in_queue', node_id = $1, token = j.token + 1, updated_at = now()
 FROM picked WHERE j.id = picked.id
 RETURNING j.id, j.uuid, j.job_type, j.data, j.token, j.attempts, j.retry_count,
           j.retry_interval, j.created_at, j.run_after, j.checkpoint, j.timeout_seconds,
-          j.retried_attempts;
+          j.retried_attempts, (j.lost_claims > 0 OR j.rescues > 0) AS suspect;
 
 -- name: claim_retry
 WITH picked AS (
@@ -40,7 +40,7 @@ SET status = 'retry_in_queued', node_id = $1, token = j.token + 1, updated_at = 
 FROM picked WHERE j.id = picked.id
 RETURNING j.id, j.uuid, j.job_type, j.data, j.token, j.attempts, j.retry_count,
           j.retry_interval, j.created_at, j.run_after, j.checkpoint, j.timeout_seconds,
-          j.retried_attempts;
+          j.retried_attempts, (j.lost_claims > 0 OR j.rescues > 0) AS suspect;
 
 -- name: next_retry_at
 SELECT min(run_after) FROM jobs WHERE status = 'failed';

@@ -40,6 +40,7 @@ WITH live AS (
 UPDATE jobs j
 SET status = f.new_status,
     rescues = j.rescues + f.was_running::int,
+    lost_claims = j.lost_claims + (NOT f.was_running)::int,
     token = j.token + 1,
     run_after = CASE WHEN f.new_status = 'failed' THEN now() ELSE NULL END,
     finished_at = CASE WHEN f.new_status = 'dead' THEN now() ELSE NULL END,
