@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 UNITS = "y M w d h H m s"
+_UNITS = frozenset(UNITS.split())
 _FIXED = {"w": timedelta(weeks=1), "d": timedelta(days=1), "h": timedelta(hours=1),
           "H": timedelta(hours=1), "m": timedelta(minutes=1), "s": timedelta(seconds=1)}
 # One `|` that is not half of `||` separates the two bounds of RANGE.
@@ -116,7 +117,7 @@ def evaluate(expr: str, now: datetime, *, upper: bool = False) -> datetime:
         op = expr[pos]
         if op == "/":
             unit = expr[pos + 1:pos + 2]
-            if not unit or unit not in _FIXED and unit not in "yM":
+            if unit not in _UNITS:
                 raise DateMathError(expr, pos + 1, f"expected a unit ({UNITS})")
             moment = round_up(moment, unit) if upper else round_down(moment, unit)
             pos += 2
@@ -128,7 +129,7 @@ def evaluate(expr: str, now: datetime, *, upper: bool = False) -> datetime:
             raise DateMathError(expr, pos + 1, "expected a number")
         pos += 1 + len(digits[0])
         unit = expr[pos:pos + 1]
-        if not unit or unit not in _FIXED and unit not in "yM":
+        if unit not in _UNITS:
             raise DateMathError(expr, pos, f"expected a unit ({UNITS})")
         moment = _shift(moment, int(digits[0]) * (1 if op == "+" else -1), unit)
         pos += 1
