@@ -89,7 +89,8 @@ def parse_date(text: str) -> datetime:
     parts = [int(m[k]) if m[k] else d for k, d in (("y", 0), ("mo", 1), ("d", 1), ("h", 0),
                                                     ("mi", 0), ("s", 0))]
     micro = int((m["f"] or "0").ljust(6, "0"))
-    moment = datetime(*parts, micro, tzinfo=UTC)
+    year, month, day, hour, minute, second = parts
+    moment = datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
     tz = m["tz"]
     if tz and tz != "Z":
         sign = 1 if tz[0] == "+" else -1

@@ -65,7 +65,7 @@ class Event:
             **self.extra,
             "id": self.id,
             "type": self.type,
-            "name": self.extra.get("name") or self.type.replace("-", " ").capitalize(),
+            "name": self.extra.get("name") or self.type.replace("-", " ").title(),
             "metadata": {
                 **self.extra.get("metadata", {}),
                 "time": {**self.extra.get("metadata", {}).get("time", {}),
