@@ -15,7 +15,7 @@ from typing import Any
 from services.cdp import model
 from services.cdp.hooks import run_post_event_hooks
 from services.cdp.model import Event
-from services.cdp.store import CdpStore, q
+from services.cdp.store import CdpStore, event_rows, q
 from services.cdp.tracker import TrackerPayload, TrackEvent
 
 
@@ -102,28 +102,25 @@ async def collect(store: CdpStore, payload: TrackerPayload, good: list[tuple[int
     profile_id = (payload.profile.id if payload.profile else None) or str(uuid.uuid4())
     tracked = tracked_events(payload, good, now, session_id, profile_id)
     await store.ensure_partitions([now - timedelta(seconds=3), now])
+    stamp = model.iso(now)
     async with store.pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
-            q("cdp_open_session"), session_id, profile_id,
-            model.session_document(session_id, profile_id, now, context=payload.context),
-            model.ACTIVE, now)
+            q("cdp_open_visit"), session_id, profile_id,
+            model.dumps(model.session_document(session_id, profile_id, now,
+                                               context=payload.context)),
+            now, model.dumps(model.profile_document(profile_id, now)), stamp)
         assert row is not None
-        session_created, prev_status = bool(row["created"]), str(row["status"])
-        doc = model.profile_document(profile_id, now)
-        if session_created:
-            doc["metadata"]["time"]["visit"].update(current=model.iso(now), count=1)
-        profile_created = bool(await conn.fetchval(
-            q("cdp_touch_profile"), profile_id, doc, now, session_created, model.iso(now)))
+        session_created, prev_status = bool(row["session_created"]), str(row["prev_status"])
+        profile_created = bool(row["profile_created"])
         added = system_events(
             profile_created=profile_created, session_created=session_created,
             prev_status=None if session_created else prev_status,
             payload_types=[e.type for e in tracked], now=now, session_id=session_id,
             profile_id=profile_id) if system else []
         events = added + tracked
-        await store.insert_events(conn, events)
         status = status_after(prev_status, events)
-        await conn.execute(q("cdp_close_session_update"), session_id, status, now,
-                           model.iso(now))
+        await conn.execute(q("cdp_store_payload_events"), *event_rows(events), session_id,
+                           status, now, stamp)
     collected = Collected(profile_id, session_id, payload.source.id, events, refused,
                           profile_created, session_created, status)
     collected.hook_failures = await run_post_event_hooks(collected)

@@ -4,46 +4,71 @@
 SELECT cdp_event_partition($1::timestamptz);
 
 -- name: cdp_insert_events
--- Many events in one statement; an event already stored (same id and time) is skipped.
+-- Many events in one statement (documents as JSON text); one already stored (same id and
+-- time) is skipped.
 INSERT INTO cdp_events (id, insert_time, type, status, source_id, session_id, profile_id, doc)
-SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
-                     $6::text[], $7::text[], $8::jsonb[])
+SELECT id, at, type, status, source_id, session_id, profile_id, doc::jsonb
+FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],
+            $7::text[], $8::text[])
+     AS t(id, at, type, status, source_id, session_id, profile_id, doc)
 ON CONFLICT DO NOTHING
 RETURNING id;
 
--- name: cdp_open_session
--- The session of a tracker payload: created if new; `created` and its status before this call.
-INSERT INTO cdp_sessions AS s (id, profile_id, doc, status, insert_time, update_time)
-VALUES ($1, $2, $3::jsonb, $4, $5, $5)
-ON CONFLICT (id) DO UPDATE SET profile_id = coalesce(EXCLUDED.profile_id, s.profile_id)
-RETURNING (xmax = 0) AS created, status;
+-- name: cdp_open_visit
+-- The session and profile of a tracker payload, in one statement: each created if new; a new
+-- session counts a visit of the profile (visit.last <- visit.current, visit.current <- now)
+-- and an existing profile is active again. $1 session, $2 profile, $3 new session document,
+-- $4 now, $5 new profile document, $6 now as ISO text.
+WITH s AS (
+    INSERT INTO cdp_sessions AS s (id, profile_id, doc, status, insert_time, update_time)
+    VALUES ($1, $2, $3::text::jsonb, 'active', $4, $4)
+    ON CONFLICT (id) DO UPDATE SET profile_id = coalesce(EXCLUDED.profile_id, s.profile_id)
+    RETURNING (xmax = 0) AS created, status
+), p AS (
+    INSERT INTO cdp_profiles AS p (id, doc, active, insert_time, update_time, visit_count)
+    SELECT $2,
+           CASE WHEN s.created THEN jsonb_set($5::text::jsonb, '{metadata,time,visit}',
+                jsonb_build_object('last', NULL, 'current', $6::text, 'count', 1, 'tz', NULL))
+           ELSE $5::text::jsonb END,
+           true, $4, $4, CASE WHEN s.created THEN 1 ELSE 0 END
+    FROM s
+    ON CONFLICT (id) DO UPDATE SET
+        active = true,
+        update_time = greatest(p.update_time, EXCLUDED.update_time),
+        visit_count = p.visit_count + EXCLUDED.visit_count,
+        doc = CASE WHEN EXCLUDED.visit_count = 1 THEN
+                  jsonb_set(jsonb_set(p.doc, '{active}', 'true'), '{metadata,time,visit}',
+                      coalesce(p.doc #> '{metadata,time,visit}', '{}'::jsonb) ||
+                      jsonb_build_object('last', p.doc #> '{metadata,time,visit,current}',
+                                         'current', $6::text, 'count', p.visit_count + 1))
+              ELSE jsonb_set(p.doc, '{active}', 'true') END
+    RETURNING (xmax = 0) AS created
+)
+SELECT s.created AS session_created, s.status AS prev_status, p.created AS profile_created
+FROM s, p;
 
--- name: cdp_close_session_update
--- After a payload: the session's status and update time, in the columns and the document.
-UPDATE cdp_sessions
-SET status = $2,
-    update_time = greatest(update_time, $3),
-    doc = jsonb_set(jsonb_set(doc, '{metadata,status}', to_jsonb($2::text)),
-                    '{metadata,time,update}', to_jsonb($4::text))
-WHERE id = $1;
-
--- name: cdp_touch_profile
--- The profile of a payload: created if new, else marked active again; a new session counts a
--- visit (visit.last <- visit.current, visit.current <- now). Returns whether it was created.
-INSERT INTO cdp_profiles AS p (id, doc, active, insert_time, update_time, visit_count)
-VALUES ($1, $2::jsonb, true, $3, $3, CASE WHEN $4::bool THEN 1 ELSE 0 END)
-ON CONFLICT (id) DO UPDATE SET
-    active = true,
-    update_time = greatest(p.update_time, EXCLUDED.update_time),
-    visit_count = p.visit_count + CASE WHEN $4::bool THEN 1 ELSE 0 END,
-    doc = CASE WHEN $4::bool THEN
-              jsonb_set(jsonb_set(p.doc, '{active}', 'true'), '{metadata,time,visit}',
-                  coalesce(p.doc #> '{metadata,time,visit}', '{}'::jsonb) || jsonb_build_object(
-                      'last', p.doc #> '{metadata,time,visit,current}',
-                      'current', to_jsonb($5::text),
-                      'count', p.visit_count + 1))
-          ELSE jsonb_set(p.doc, '{active}', 'true') END
-RETURNING (xmax = 0) AS created;
+-- name: cdp_store_payload_events
+-- A payload's events and the session's status after them, in one statement. $1-$8 as in
+-- cdp_insert_events, $9 session, $10 status, $11 now, $12 now as ISO text.
+WITH ins AS (
+    INSERT INTO cdp_events (id, insert_time, type, status, source_id, session_id, profile_id,
+                            doc)
+    SELECT id, at, type, status, source_id, session_id, profile_id, doc::jsonb
+    FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
+                $6::text[], $7::text[], $8::text[])
+         AS t(id, at, type, status, source_id, session_id, profile_id, doc)
+    ON CONFLICT DO NOTHING
+    RETURNING id
+), upd AS (
+    UPDATE cdp_sessions
+    SET status = $10,
+        update_time = greatest(update_time, $11),
+        doc = jsonb_set(jsonb_set(doc, '{metadata,status}', to_jsonb($10::text)),
+                        '{metadata,time,update}', to_jsonb($12::text))
+    WHERE id = $9
+    RETURNING id
+)
+SELECT (SELECT count(*) FROM ins) AS stored, (SELECT count(*) FROM upd) AS sessions;
 
 -- name: cdp_load_sessions
 -- History load: sessions named by a batch of events, created if missing, times widened.
