@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -166,14 +167,25 @@ async def store_batch(store: CdpStore, events: list[Event]) -> int:
     return stored
 
 
-async def load(store: CdpStore, source: TextIO, report: LoadReport, *,
+async def load(store: CdpStore, source: Iterable[str], report: LoadReport, *,
                batch: int = BATCH, progress: Any = None) -> LoadReport:
-    """Load every line of an NDJSON stream, `batch` events per transaction."""
+    """Load every line of an NDJSON stream, `batch` events per transaction.
+
+    The next batch is parsed while the previous one is being written.
+    """
     pending: list[Event] = []
+    writing: asyncio.Task[None] | None = None
     for event in parse_lines(source, report):
         pending.append(event)
+        if len(pending) % 256 == 0:
+            await asyncio.sleep(0)  # let the write in flight go on while this parses
         if len(pending) >= batch:
-            await _flush(store, pending, report, progress)
+            if writing is not None:
+                await writing
+            writing = asyncio.create_task(_flush(store, pending, report, progress))
+            pending = []
+    if writing is not None:
+        await writing
     if pending:
         await _flush(store, pending, report, progress)
     return report
@@ -186,4 +198,3 @@ async def _flush(store: CdpStore, pending: list[Event], report: LoadReport,
     report.duplicates += len(pending) - stored
     if progress is not None:
         progress(len(pending))
-    pending.clear()

@@ -67,3 +67,16 @@ async def test_load_keeps_times_creates_sessions_and_profiles_and_reports_bad_li
 async def test_load_refuses_a_missing_file(tmp_path: Path, db_dsn: str) -> None:
     code, out = await run(db_dsn, "cdp", "load", str(tmp_path / "nope.ndjson"))
     assert code == 2 and "is not a file" in out
+
+
+async def test_load_with_the_progress_bar_over_many_batches(tmp_path: Path, db_dsn: str,
+                                                            cdp: CdpStore) -> None:
+    path = tmp_path / "big.ndjson"
+    path.write_text("".join(doc(i, f"s{i // 10}", f"2026-01-01T00:{i // 100 % 60:02d}:00Z")
+                            + "\n" for i in range(5000)))
+    code, out = await run(db_dsn, "cdp", "load", str(path), "--batch", "700")
+    assert code == 0, out
+    assert "5000 events stored, 0 already there, 0 lines refused of 5000" in out
+    async with cdp.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM cdp_sessions") == 500
+        assert await conn.fetchval("SELECT count(*) FROM cdp_events") == 5000
