@@ -139,7 +139,7 @@ def _subjects(events: list[Event]) -> tuple[list[list[Any]], list[list[Any]]]:
     for sid, evs in sessions.items():
         evs.sort(key=lambda e: e.insert_time)
         first, last, pid = evs[0].insert_time, evs[-1].insert_time, evs[-1].profile_id
-        status = status_after(model.ACTIVE, evs)
+        status = status_after(model.ACTIVE, evs) or model.ACTIVE
         doc = model.session_document(sid, pid, first, status)
         doc["metadata"]["time"]["update"] = model.iso(last)
         row: tuple[Any, ...] = (sid, pid, doc, status, first, last)

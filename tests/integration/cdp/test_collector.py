@@ -136,3 +136,15 @@ async def test_writers_meeting_a_new_month_at_once_all_succeed(cdp: CdpStore) ->
     await asyncio.gather(*(s.ensure_partitions([first]) for s in stores))
     async with cdp.pool.acquire() as conn:
         assert await conn.fetchval("SELECT to_regclass('cdp_events_2027_05') IS NOT NULL")
+
+
+async def test_concurrent_payloads_reopen_an_ended_visit_once(cdp: CdpStore) -> None:
+    import asyncio
+
+    await track(cdp, body("page-view"), T0)
+    await track(cdp, body("visit-ended"), T0 + timedelta(minutes=1))
+    later = [T0 + timedelta(minutes=5, microseconds=i) for i in range(6)]
+    results = await asyncio.gather(*(track(cdp, body("click"), at) for at in later))
+    assert sum(1 for r in results for e in r.events if e.type == "visit-started") == 1
+    stored = [r["type"] for r in await cdp.session_events("s1")]
+    assert stored.count("visit-started") == 2  # the first visit's and the reopened one's
