@@ -24,14 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 
 from bench.api import free_port, start_server, wait_ready
 from bench.common import scratch_database
 from services.cdp.heartbeat.params import HeartbeatParams
 from services.cdp.heartbeat.pg import run_pg
 from services.cdp.loader import LoadReport, load
-from services.cdp.model import INTERNAL_SOURCE_ID
+from services.cdp.model import INTERNAL_SOURCE_ID, Event
 from services.cdp.store import CdpStore
 from supervisor.store.api_keys import ApiKeyStore
 from supervisor.store.db import create_pool
@@ -173,6 +172,28 @@ def payloads(clients: int, per_client: int, batch: int) -> list[list[dict[str, A
     return out
 
 
+async def raw_posts(port: int, key: str, work: list[list[bytes]]) -> float:
+    """Seconds to send every body, one keep-alive connection per client (a minimal client, so
+    the figure is the server's, not httpx's)."""
+
+    async def one(bodies: list[bytes]) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        for body in bodies:
+            writer.write((f"POST /track HTTP/1.1\r\nHost: bench\r\nX-API-Key: {key}\r\n"
+                          "Content-Type: application/json\r\n"
+                          f"Content-Length: {len(body)}\r\n\r\n").encode() + body)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+            if not head.startswith(b"HTTP/1.1 200"):
+                raise RuntimeError(f"/track answered {head[:40]!r}")
+        writer.close()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one(bodies) for bodies in work))
+    return time.perf_counter() - t0
+
+
 async def track_rate(dsn: str, events: int, clients: int, batch: int = 10) -> float:
     """Events/s through POST /track of the real api service."""
     pool = await create_pool(dsn, min_size=1, max_size=2)
@@ -180,24 +201,38 @@ async def track_rate(dsn: str, events: int, clients: int, batch: int = 10) -> fl
     await pool.close()
     port = free_port()
     proc = start_server(dsn, port)
-    url = f"http://127.0.0.1:{port}"
     try:
-        await wait_ready(url, proc)
-        work = payloads(clients, max(1, events // (clients * batch)), batch)
-
-        async def one(mine: list[dict[str, Any]]) -> None:
-            async with httpx.AsyncClient(base_url=url, headers={"X-API-Key": key}) as http:
-                for body in mine:
-                    resp = await http.post("/track", json=body)
-                    resp.raise_for_status()
-
-        t0 = time.perf_counter()
-        await asyncio.gather(*(one(m) for m in work))
-        sent = sum(len(m) for m in work) * batch
-        return sent / (time.perf_counter() - t0)
+        await wait_ready(f"http://127.0.0.1:{port}", proc)
+        work = [[json.dumps(p).encode() for p in mine]
+                for mine in payloads(clients, max(1, events // (clients * batch)), batch)]
+        took = await raw_posts(port, key, work)
+        return sum(len(m) for m in work) * batch / took
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+async def bare_payload_inserts(dsn: str, events: int, clients: int, batch: int = 10) -> float:
+    """Events/s of one 10-row INSERT per transaction from `clients` tasks on the daemon's
+    job-pool size: what PostgreSQL alone gives for the same commits."""
+    pool = await create_pool(dsn, min_size=6, max_size=6)
+    store = CdpStore(pool)
+    now = datetime.now(UTC)
+    await store.ensure_partitions([now])
+    per = max(1, events // (clients * batch))
+
+    async def one(c: int) -> None:
+        for n in range(per):
+            evs = [Event(f"b{c}-{n}-{i}", "page-view", now, "web", f"c{c}-s{n // 5}",
+                         f"c{c}-p{n // 20}", {"i": i}) for i in range(batch)]
+            async with pool.acquire() as conn:
+                await store.insert_events(conn, evs)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one(c) for c in range(clients)))
+    took = time.perf_counter() - t0
+    await pool.close()
+    return clients * per * batch / took
 
 
 def history_file(folder: Path, events: int) -> Path:
@@ -239,6 +274,7 @@ async def ingestion_part(args: argparse.Namespace) -> None:
     """Part 2: /track, cdp load and the bare INSERT."""
     async with scratch_database("bench_track") as dsn:
         track = await track_rate(dsn, args.track_events, args.clients)
+        bare_track = await bare_payload_inserts(dsn, args.track_events, args.clients)
     with tempfile.TemporaryDirectory() as tmp:
         path = history_file(Path(tmp), args.load_events)
         async with scratch_database("bench_load") as dsn:
@@ -254,7 +290,8 @@ async def ingestion_part(args: argparse.Namespace) -> None:
             bare = await bare_insert(pool, store, path)
             await pool.close()
     print(f"POST /track, {args.clients} clients, 10 events a payload: {track:,.0f} events/s "
-          "(target >= 2,000)")
+          f"(target >= 2,000); bare 10-row INSERT per transaction: {bare_track:,.0f} events/s; "
+          f"ratio {track / bare_track:.2f}")
     print(f"cdp load: {loaded:,.0f} events/s; bare multi-row INSERT: {bare:,.0f} events/s; "
           f"ratio {loaded / bare:.2f} (target >= 0.5)")
 
