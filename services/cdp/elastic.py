@@ -115,7 +115,8 @@ def update_operations(index: str, ids: Iterable[str],
 
 
 def bulk_outcome(body: Mapping[str, Any]) -> tuple[int, int, list[str]]:
-    """(written, conflicts, other errors) of a bulk response; a 409 is an earlier run's."""
+    """(written, conflicts, other errors) of a bulk response; a 409 is an earlier run's, and
+    an update of a session or profile the index does not hold (404) is no error."""
     written = conflicts = 0
     errors: list[str] = []
     for item in body.get("items", []):
@@ -125,6 +126,8 @@ def bulk_outcome(body: Mapping[str, Any]) -> tuple[int, int, list[str]]:
             written += 1
         elif status == 409:
             conflicts += 1
+        elif status == 404 and "update" in item:
+            continue
         else:
             err = result.get("error") or {}
             errors.append(f"{result.get('_index')}/{result.get('_id')}: {status} "
