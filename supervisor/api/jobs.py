@@ -18,6 +18,7 @@ from supervisor.api.errors import (
     MISSING_JOB_DATA,
     MISSING_JOB_TYPE,
     ApiError,
+    rule_code,
 )
 from supervisor.api.models import INT32_MAX, Created, CreateJob, JobList, ListJobs, OneJob
 from supervisor.api.openapi import ERRORS, body_of
@@ -96,7 +97,14 @@ def _limit_rule(err: ErrorDetails) -> str:
 LIST_RULES: dict[str, FieldRule] = {"status": _status_rule, "limit": _limit_rule}
 
 
-@router.post("/create", status_code=201, response_model=Created, responses=ERRORS,
+CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": Created, "description": "A job with the same unique_key exists: its uuid, "
+          "duplicate true, nothing created"},
+    **ERRORS,
+}
+
+
+@router.post("/create", status_code=201, response_model=Created, responses=CREATE_RESPONSES,
              openapi_extra=body_of(CreateJob), summary="Create a job")
 async def create_job(request: Request, ctx: ApiContext = Depends(authorized)) -> JSONResponse:
     """Create an open job; runners pick it up within milliseconds."""
@@ -104,8 +112,7 @@ async def create_job(request: Request, ctx: ApiContext = Depends(authorized)) ->
     try:
         job = prepare(ctx.runtime.registry, req)
     except JobInputError as exc:
-        code = "ERR_UNKNOWN_JOB_TYPE" if exc.field == "job_type" else "ERR_INVALID_JOB_DATA"
-        raise ApiError(400, f"{code}: {exc}", exc.field) from None
+        raise ApiError(400, f"{rule_code(exc.field or 'job_data')}: {exc}", exc.field) from None
     if job.unique_key is not None:
         uuid, duplicate = await ctx.runtime.jobs.create_unique(job)
         if duplicate:
@@ -155,7 +162,7 @@ async def cancel_job(uuid: UUID, ctx: ApiContext = Depends(authorized)) -> JSONR
 @router.post("/{uuid}/retry", response_model=OneJob, responses=ERRORS,
              summary="Run a job again now")
 async def retry_job(uuid: UUID, ctx: ApiContext = Depends(authorized)) -> JSONResponse:
-    """Re-open a failed, dead or cancelled job at once, with its attempts reset."""
+    """Re-open a failed, dead or cancelled job now: retries renewed, its runs numbered on."""
     row = await ctx.runtime.jobs.retry_now(uuid)
     if row is None:
         current = await _current(ctx, uuid)
