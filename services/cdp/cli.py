@@ -20,14 +20,15 @@ from services.cdp.heartbeat.job import heartbeat_pass
 from services.cdp.heartbeat.params import HeartbeatParams
 from services.cdp.loader import LoadReport, load
 from services.cdp.resources import CdpResources
-from supervisor.cli.common import fail, family_runtime, print_json, run_async
+from supervisor.cli.common import FullHelpGroup, fail, family_runtime, print_json, run_async
 from supervisor.cluster.redis_wake import redis_url
 from supervisor.config import EX_CONFIG
 
 EX_UNAVAILABLE = 69
-cdp_app = typer.Typer(help="Customer data: event sources and history loads.", no_args_is_help=True)
-source_app = typer.Typer(help="Sources allowed to POST /track without an API key.",
-                         no_args_is_help=True)
+cdp_app = typer.Typer(cls=FullHelpGroup, no_args_is_help=True,
+                      help="Customer data: event sources and history loads.")
+source_app = typer.Typer(cls=FullHelpGroup, no_args_is_help=True,
+                         help="Sources allowed to POST /track without an API key.")
 cdp_app.add_typer(source_app, name="source")
 
 
