@@ -96,7 +96,13 @@ def _limit_rule(err: ErrorDetails) -> str:
 LIST_RULES: dict[str, FieldRule] = {"status": _status_rule, "limit": _limit_rule}
 
 
-@router.post("/create", status_code=201, response_model=Created, responses=ERRORS,
+DUPLICATE: dict[int | str, dict[str, Any]] = {200: {
+    "model": Created, "description": "A job with this unique_key is in its unique_states: its "
+    "uuid, with duplicate true; nothing was created"}}
+
+
+@router.post("/create", status_code=201, response_model=Created,
+             responses={**DUPLICATE, **ERRORS},
              openapi_extra=body_of(CreateJob), summary="Create a job")
 async def create_job(request: Request, ctx: ApiContext = Depends(authorized)) -> JSONResponse:
     """Create an open job; runners pick it up within milliseconds."""
