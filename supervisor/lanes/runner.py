@@ -35,7 +35,8 @@ class Runner:
         self.poll_seconds = poll_seconds
         self.wake = wake
         self.limits = limits or ConcurrencyLimits()
-        self.limits.wakes.append(wake)
+        if wake not in self.limits.wakes:  # a restarted lane makes a new runner on the same event
+            self.limits.wakes.append(wake)
         self.stopped = asyncio.Event()
         # Held while a claim is in flight: whoever checks for lost claims waits for it.
         self.claiming = asyncio.Lock()
