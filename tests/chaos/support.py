@@ -23,14 +23,16 @@ async def job_states(pool: asyncpg.Pool) -> dict[str, int]:
 async def ledger_problems(pool: asyncpg.Pool) -> list[str]:
     """Every way the ledger disagrees with 'each job completed once, extra runs only if rescued'.
 
-    A job's run counts as lost to a kill when the rescue found it running (`rescues`); only such
-    jobs may have more than one execution, and at most one more per lost run.
+    A job counts a loss when the rescue took it from a killed process: found running
+    (`rescues`), or claimed and not yet known to run (`lost_claims`: a job starts before its
+    start mark is written unless it is a suspect). Only such jobs may have more than one
+    execution, and at most one more per loss.
     """
     rows = await pool.fetch("""
-        SELECT j.uuid, j.status, j.attempts, j.rescues, count(l.id) AS runs,
-               count(l.finished) AS finished
+        SELECT j.uuid, j.status, j.attempts, j.rescues + j.lost_claims AS rescues,
+               count(l.id) AS runs, count(l.finished) AS finished
         FROM jobs j LEFT JOIN chaos_ledger l ON l.job = j.uuid
-        GROUP BY j.uuid, j.status, j.attempts, j.rescues""")
+        GROUP BY j.uuid, j.status, j.attempts, j.rescues, j.lost_claims""")
     problems = []
     for r in rows:
         if r["status"] != "completed" or r["attempts"] != 1:
