@@ -114,5 +114,5 @@ async def test_unusable_objects_fail_permanently_naming_the_key(
 
 async def test_a_missing_bucket_fails_permanently(pool: asyncpg.Pool, tmp_path: Path) -> None:
     async with resources(pool, tmp_path) as res:
-        with pytest.raises(PermanentError, match="bucket 'nope-bucket' of s3 key 'a.csv'"):
+        with pytest.raises(PermanentError, match=r"bucket 'nope-bucket' of s3 key 'a\.csv'"):
             await run_import(context(res, pool), "a.csv", bucket="nope-bucket")
