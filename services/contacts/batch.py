@@ -10,8 +10,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.contacts.cleaning import BadValue
-from services.contacts.mapping import Filter, Header, map_row
+from services.contacts.mapping import (
+    COMPANY_NAMES,
+    CONTACT_NAMES,
+    FILTERS,
+    LISTS,
+    LOWER,
+    Filter,
+    Header,
+)
 from services.contacts.reader import MAX_RAW, Record
+from services.contacts.rowmap import RowMapper, Texts
 
 SEEN_FILTERS_CAP = 50_000  # facet values remembered per import, so memory stays flat
 
@@ -50,11 +59,11 @@ class Batcher:
     """Turns records into batches of `size` records."""
 
     def __init__(self, header: Header, size: int) -> None:
-        self.header = header
+        self.mapper = RowMapper(header)
         self.size = size
         self._seen: set[tuple[str, str, str]] = set()
 
-    def _add(self, batch: Batch, rec: Record) -> None:
+    def _add(self, batch: Batch, rec: Record, texts: list[Texts]) -> None:
         batch.records += 1
         batch.end = rec.end
         batch.line = rec.line
@@ -62,34 +71,69 @@ class Batcher:
             batch.bad.append(BadRow(rec.line, rec.error or "unreadable row", rec.raw))
             return
         try:
-            mapped = map_row(self.header, rec.fields)
+            company, contact, row_texts = self.mapper.map(rec.fields)
         except BadValue as exc:
             batch.bad.append(BadRow(rec.line, str(exc), _raw(rec.fields)))
             return
         batch.rows += 1
-        if mapped.company is not None:
-            batch.companies[mapped.company[0]] = mapped.company
-        if mapped.contact is not None:
-            batch.contacts[mapped.contact[0]] = mapped.contact
-        for f in mapped.filters:
-            key = (f[0], f[1], f[3])
-            if key not in self._seen:
-                batch.filters.setdefault(key, f)
+        texts.append(row_texts)
+        if company is not None:
+            batch.companies[company[0]] = company
+        if contact is not None:
+            batch.contacts[contact[0]] = contact
 
-    def _remember(self, batch: Batch) -> None:
+    def _close(self, batch: Batch, texts: list[Texts]) -> Batch:
+        batch.filters = new_facets(batch, texts, self.mapper.header, self._seen)
         # a failed batch fails the attempt, and the next attempt starts a new Batcher
         if len(self._seen) < SEEN_FILTERS_CAP:
             self._seen.update(batch.filters)
+        return batch
 
     def batches(self, recs: Iterable[Record]) -> Iterator[Batch]:
         """Consecutive batches of the records; the last may be short."""
-        batch = Batch()
+        batch, texts = Batch(), list[Texts]()
         for rec in recs:
-            self._add(batch, rec)
+            self._add(batch, rec, texts)
             if batch.records >= self.size:
-                self._remember(batch)
-                yield batch
-                batch = Batch()
+                yield self._close(batch, texts)
+                batch, texts = Batch(), []
         if batch.records:
-            self._remember(batch)
-            yield batch
+            yield self._close(batch, texts)
+
+
+def _values(rows: Iterable[tuple[Any, ...]], at: int, is_list: bool) -> set[str]:
+    if is_list:
+        return {v for r in rows for v in r[at]}
+    found = {r[at] for r in rows}
+    found.discard("")
+    found.discard(None)
+    return found
+
+
+def new_facets(batch: Batch, texts: list[Texts], header: Header,
+               seen: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], Filter]:
+    """The facet values of a batch not seen before, with their display form."""
+    found: dict[tuple[str, str, str], Filter] = {}
+    for service, key, src in FILTERS:
+        names = COMPANY_NAMES if service == "company" else CONTACT_NAMES
+        rows = batch.companies.values() if service == "company" else batch.contacts.values()
+        for value in _values(rows, names.index(key), src in LISTS):
+            if (service, key, value) not in seen:
+                found[(service, key, value)] = (service, key, value, value)
+        if src in LOWER and found:
+            _display(found, service, key, texts, header.index.get(src))
+    return found
+
+
+def _display(found: dict[tuple[str, str, str], Filter], service: str, key: str,
+             texts: list[Texts], at: int | None) -> None:
+    """Give new lower-cased facet values the form they had in the file."""
+    if at is None:
+        return
+    wanted = {v for (s, k, v) in found if (s, k) == (service, key)}
+    for cleaned, lowered in texts:
+        if lowered[at] in wanted:
+            found[(service, key, lowered[at])] = (service, key, cleaned[at], lowered[at])
+            wanted.discard(lowered[at])
+            if not wanted:
+                return

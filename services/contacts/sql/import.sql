@@ -15,17 +15,20 @@ SELECT coalesce(to_regclass('companies_import') = to_regclass('pg_temp.companies
 
 -- name: upsert_companies
 -- One statement per batch; rows whose values did not change are left alone (no new version, no
--- updated_at bump), so re-importing a file changes nothing.
+-- updated_at bump), so re-importing a file changes nothing. The import sends empty text as '',
+-- stored as NULL.
 INSERT INTO companies AS c (
     uuid, name, employees_count, industries, keywords, address, annual_revenue, total_funding,
     technologies, city, state, country, linkedin_url, website, normalized_domain, facebook_url,
     twitter_url, company_name_for_emails, phone_number, latest_funding, latest_funding_amount,
     last_raised_at)
 SELECT
-    uuid, name, employees_count, industries, keywords, address, annual_revenue, total_funding,
-    technologies, city, state, country, linkedin_url, website, normalized_domain, facebook_url,
-    twitter_url, company_name_for_emails, phone_number, latest_funding, latest_funding_amount,
-    last_raised_at
+    uuid, NULLIF(name, ''), employees_count, industries, keywords, NULLIF(address, ''),
+    annual_revenue, total_funding, technologies, NULLIF(city, ''), NULLIF(state, ''),
+    NULLIF(country, ''), NULLIF(linkedin_url, ''), NULLIF(website, ''),
+    NULLIF(normalized_domain, ''), NULLIF(facebook_url, ''), NULLIF(twitter_url, ''),
+    NULLIF(company_name_for_emails, ''), NULLIF(phone_number, ''), NULLIF(latest_funding, ''),
+    latest_funding_amount, NULLIF(last_raised_at, '')
 FROM companies_import
 ON CONFLICT (uuid) DO UPDATE SET
     name = EXCLUDED.name, employees_count = EXCLUDED.employees_count,
@@ -59,9 +62,12 @@ INSERT INTO contacts AS p (
     email_status, seniority, city, state, country, linkedin_url, facebook_url, twitter_url,
     website, work_direct_phone, home_phone, other_phone, stage)
 SELECT
-    uuid, first_name, last_name, company_id, email, title, departments, mobile_phone,
-    email_status, seniority, city, state, country, linkedin_url, facebook_url, twitter_url,
-    website, work_direct_phone, home_phone, other_phone, stage
+    uuid, NULLIF(first_name, ''), NULLIF(last_name, ''), company_id, NULLIF(email, ''),
+    NULLIF(title, ''), departments, NULLIF(mobile_phone, ''), NULLIF(email_status, ''),
+    NULLIF(seniority, ''), NULLIF(city, ''), NULLIF(state, ''), NULLIF(country, ''),
+    NULLIF(linkedin_url, ''), NULLIF(facebook_url, ''), NULLIF(twitter_url, ''),
+    NULLIF(website, ''), NULLIF(work_direct_phone, ''), NULLIF(home_phone, ''),
+    NULLIF(other_phone, ''), NULLIF(stage, '')
 FROM contacts_import
 ON CONFLICT (uuid) DO UPDATE SET
     first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,
