@@ -5,6 +5,7 @@ from __future__ import annotations
 from services.contacts.job import InsertCsvFile
 from services.contacts.queries import QUERIES
 from services.contacts.resources import open_resources
+from services.contacts.routes import router
 from services.contacts.settings import ContactsSettings
 from supervisor.families import Family
 
@@ -15,4 +16,5 @@ family = Family(
     migrations="services.contacts.migrations",
     queries=QUERIES,
     resources=open_resources,
+    routers=(router,),
 )
