@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.contacts.cli import register_cli
 from services.contacts.job import InsertCsvFile
 from services.contacts.queries import QUERIES
 from services.contacts.resources import open_resources
@@ -17,4 +18,5 @@ family = Family(
     queries=QUERIES,
     resources=open_resources,
     routers=(router,),
+    cli=register_cli,
 )
