@@ -8,7 +8,7 @@ import io
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from services.contacts.mapping import KNOWN_COLUMNS
 
@@ -72,9 +72,10 @@ def _contact(rng: random.Random, p: int, c: int) -> dict[str, str]:
 
 
 def write_csv(out: IO[str], rows: int, *, seed: int = 1, per_company: int = 20,
-              dup_every: int = 40, bad_every: int = 0) -> Generated:
+              dup_every: int = 40, bad_every: int = 0, bad_values: bool = False) -> Generated:
     """Write `rows` data rows; every `dup_every`-th repeats an earlier one, every `bad_every`-th
-    (0: none) has a missing field."""
+    (0: none) is bad: three fields only, or with `bad_values` a number too big to store (a row
+    `COPY` into text columns still accepts)."""
     rng = random.Random(seed)
     w = csv.writer(out, lineterminator="\r\n")
     w.writerow(KNOWN_COLUMNS)
@@ -83,7 +84,10 @@ def write_csv(out: IO[str], rows: int, *, seed: int = 1, per_company: int = 20,
     for i in range(rows):
         line = i + 2
         if bad_every and i % bad_every == bad_every - 1:
-            w.writerow(["only", "three", "fields"])
+            if bad_values:
+                w.writerow([("9" * 20 if k == "employees" else "x") for k in KNOWN_COLUMNS])
+            else:
+                w.writerow(["only", "three", "fields"])
             gen.bad_lines.append(line)
             continue
         if dup_every and last and i % dup_every == dup_every - 1:
@@ -102,7 +106,7 @@ def write_csv(out: IO[str], rows: int, *, seed: int = 1, per_company: int = 20,
     return gen
 
 
-def write_file(path: Path, rows: int, **options: int) -> Generated:
+def write_file(path: Path, rows: int, **options: Any) -> Generated:
     """Write the CSV to `path` (gzip-compressed when it ends in .gz)."""
     if path.suffix == ".gz":
         with gzip.open(path, "wt", encoding="utf-8", newline="", compresslevel=3) as f:
@@ -111,7 +115,7 @@ def write_file(path: Path, rows: int, **options: int) -> Generated:
         return write_csv(f, rows, **options)
 
 
-def csv_bytes(rows: int, **options: int) -> tuple[bytes, Generated]:
+def csv_bytes(rows: int, **options: Any) -> tuple[bytes, Generated]:
     """A small CSV in memory, for tests."""
     buf = io.StringIO()
     gen = write_csv(buf, rows, **options)
