@@ -23,6 +23,7 @@ from services.contacts.reader import MAX_RAW, Record
 from services.contacts.rowmap import RowMapper, Texts
 
 SEEN_FILTERS_CAP = 50_000  # facet values remembered per import, so memory stays flat
+MAX_FACET = 200  # longer values are no facet (and would not fit a btree index entry anyway)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,13 +43,32 @@ class Batch:
     contacts: dict[uuid.UUID, tuple[Any, ...]] = field(default_factory=dict)
     filters: dict[tuple[str, str, str], Filter] = field(default_factory=dict)
     bad: list[BadRow] = field(default_factory=list)
+    lines: dict[uuid.UUID, int] = field(default_factory=dict)  # uuid -> line it came from
+    sources: dict[int, list[str]] = field(default_factory=dict)  # line -> fields (good rows)
     rows: int = 0  # good rows
     records: int = 0  # good and bad
     end: int = 0  # byte offset after the batch's last record
     line: int = 0  # last physical line of the batch
 
 
-def _raw(fields: list[str]) -> str:
+def split_by_line(batch: Batch) -> list[tuple[int, Batch]]:
+    """The batch's rows as one-line batches (to find a row the database refuses)."""
+    parts: dict[int, Batch] = {}
+    company_at = CONTACT_NAMES.index("company_id")
+    for uid, line in batch.lines.items():
+        part = parts.setdefault(line, Batch(records=1, rows=1, line=line))
+        contact = batch.contacts.get(uid)
+        if contact is not None:
+            part.contacts[uid] = contact
+            company = batch.companies.get(contact[company_at])
+            if company is not None:  # a contact's row carries its company
+                part.companies[company[0]] = company
+        elif uid in batch.companies:
+            part.companies[uid] = batch.companies[uid]
+    return sorted(parts.items())
+
+
+def raw_row(fields: list[str]) -> str:
     """A parsed row written back as one CSV line (for <key>.errors.csv)."""
     out = io.StringIO()
     csv.writer(out, lineterminator="").writerow(fields)
@@ -73,14 +93,17 @@ class Batcher:
         try:
             company, contact, row_texts = self.mapper.map(rec.fields)
         except BadValue as exc:
-            batch.bad.append(BadRow(rec.line, str(exc), _raw(rec.fields)))
+            batch.bad.append(BadRow(rec.line, str(exc), raw_row(rec.fields)))
             return
         batch.rows += 1
         texts.append(row_texts)
+        batch.sources[rec.line] = rec.fields
         if company is not None:
             batch.companies[company[0]] = company
+            batch.lines[company[0]] = rec.line
         if contact is not None:
             batch.contacts[contact[0]] = contact
+            batch.lines[contact[0]] = rec.line
 
     def _close(self, batch: Batch, texts: list[Texts]) -> Batch:
         batch.filters = new_facets(batch, texts, self.mapper.header, self._seen)
@@ -118,7 +141,7 @@ def new_facets(batch: Batch, texts: list[Texts], header: Header,
         names = COMPANY_NAMES if service == "company" else CONTACT_NAMES
         rows = batch.companies.values() if service == "company" else batch.contacts.values()
         for value in _values(rows, names.index(key), src in LISTS):
-            if (service, key, value) not in seen:
+            if len(value) <= MAX_FACET and (service, key, value) not in seen:
                 found[(service, key, value)] = (service, key, value, value)
         if src in LOWER and found:
             _display(found, service, key, texts, header.index.get(src))

@@ -116,3 +116,20 @@ async def test_a_missing_bucket_fails_permanently(pool: asyncpg.Pool, tmp_path: 
     async with resources(pool, tmp_path) as res:
         with pytest.raises(PermanentError, match=r"bucket 'nope-bucket' of s3 key 'a\.csv'"):
             await run_import(context(res, pool), "a.csv", bucket="nope-bucket")
+
+
+async def test_a_row_the_database_refuses_is_a_bad_row_and_the_rest_lands(
+        pool: asyncpg.Pool, tmp_path: Path) -> None:
+    # a stand-in for any value PostgreSQL refuses that the cleaning rules let through
+    await pool.execute("ALTER TABLE contacts ADD CONSTRAINT no_refusals "
+                       "CHECK (title IS DISTINCT FROM 'refuse me')")
+    data = (b"first_name,last_name,title,company\r\n" + b"ann,lee,cto,acme\r\n" +
+            b"bob,ray,refuse me,acme\r\n" + b"cy,li,vp,beta\r\n")
+    async with resources(pool, tmp_path) as res:
+        await write_bytes(res.objects, "r.csv", data)
+        result = await run_import(context(res, pool), "r.csv")
+    assert [b["line"] for b in result["first_bad_rows"]] == [3]
+    assert "no_refusals" in result["first_bad_rows"][0]["reason"]
+    assert sorted(r["first_name"] for r in await pool.fetch("SELECT first_name FROM contacts")) \
+        == ["ann", "cy"]
+    assert await pool.fetchval("SELECT count(*) FROM companies") == 2
