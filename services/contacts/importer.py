@@ -113,7 +113,8 @@ class CsvImport:
             await store.prepare()
             if not resumed:
                 await store.forget_bad_rows(self.ctx.uuid)
-            await self._parse(store)
+            if self.gz or self.pos.offset < info.size:  # else it crashed after the last batch
+                await self._parse(store)
             return await self._finish(store)
 
     async def _parse(self, store: ImportStore) -> None:

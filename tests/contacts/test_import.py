@@ -133,3 +133,20 @@ async def test_a_row_the_database_refuses_is_a_bad_row_and_the_rest_lands(
     assert sorted(r["first_name"] for r in await pool.fetch("SELECT first_name FROM contacts")) \
         == ["ann", "cy"]
     assert await pool.fetchval("SELECT count(*) FROM companies") == 2
+
+
+async def test_a_checkpoint_at_the_very_end_finishes_without_reading(
+        pool: asyncpg.Pool, tmp_path: Path, s3_endpoint: str) -> None:
+    from tests.contacts.conftest import make_bucket
+
+    await make_bucket(s3_endpoint, "end-bucket")
+    data, gen = csv_bytes(300)
+    async with resources(pool, tmp_path, endpoint=s3_endpoint, bucket="end-bucket") as res:
+        await write_bytes(res.objects, "e.csv", data)
+        saved: list[dict[str, object]] = []
+        ctx = context(res, pool, saved=saved)
+        first = await run_import(ctx, "e.csv")
+        last = {**saved[-1], "finished": False}  # as if it crashed before finishing
+        assert last["offset"] == len(data)
+        again = await run_import(context(res, pool, job=ctx.uuid, state=last), "e.csv")
+    assert again["rows"] == first["rows"] == gen.rows
