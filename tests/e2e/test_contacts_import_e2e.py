@@ -83,3 +83,32 @@ async def test_kill_9_halfway_then_restart_resumes_and_equals_a_clean_import(
     assert await snapshot(pool) == resumed
     assert clean["rows"] == response["rows"]
     assert clean["bad_rows"] == response["bad_rows"]
+
+
+async def test_data_import_follows_the_job_to_its_end(
+        db_dsn: str, tmp_path: Path, procs: list[DaemonProc]) -> None:
+    data_dir = tmp_path / "data"
+    source = tmp_path / "small.csv"
+    gen = write_file(source, 3000, bad_every=1000)
+    procs.append(_daemon(db_dsn, tmp_path / "d.log", data_dir))
+    done = await cli(db_dsn, "data", "import", str(source), timeout=120, DATA_DIR=str(data_dir))
+    out = done.stdout.decode()
+    assert done.returncode == 0, done.stderr.decode()
+    assert f"{gen.rows} rows imported" in out and f"{len(gen.bad_lines)} bad rows" in out
+    assert "bad rows: uploads/small.csv.errors.csv" in out
+    assert (data_dir / "objects" / "default" / "uploads" / "small.csv.errors.csv").is_file()
+
+
+async def test_data_import_refuses_bad_input_without_a_traceback(db_dsn: str,
+                                                                 tmp_path: Path) -> None:
+    missing = await cli(db_dsn, "data", "import", str(tmp_path / "nope.csv"),
+                        DATA_DIR=str(tmp_path))
+    assert missing.returncode == 2
+    assert b"is not a readable file" in missing.stderr and b"Traceback" not in missing.stderr
+    (tmp_path / "a.csv").write_text("email\na@b.c\n")
+    bad = await cli(db_dsn, "data", "import", str(tmp_path / "a.csv"), "--bucket", "Bad_B",
+                    DATA_DIR=str(tmp_path))
+    assert bad.returncode == 2 and b"--bucket" in bad.stderr and b"Traceback" not in bad.stderr
+    key = await cli(db_dsn, "data", "import", str(tmp_path / "a.csv"), "--key", "../x.csv",
+                    DATA_DIR=str(tmp_path))
+    assert key.returncode == 2 and b"--key" in key.stderr and b"Traceback" not in key.stderr
