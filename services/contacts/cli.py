@@ -55,6 +55,28 @@ async def _follow(jobs: JobStore, uuid: UUID) -> dict[str, Any]:
             await anyio.sleep(POLL_SECONDS)
 
 
+async def _import(file: Path, bucket: str | None, key: str | None, retry_count: int,
+                  no_wait: bool) -> dict[str, Any] | None:
+    """Upload, create the job; its final row (None with --no-wait)."""
+    async with family_runtime("contacts") as rt:
+        res: ContactsResources = rt.family.resources
+        object_key = _key_for(res, file, key)
+        try:
+            await res.objects.write(object_key, _file_chunks(file), bucket=bucket,
+                                    content_type="text/csv")
+        except ObjectStoreError as exc:
+            fail(f"upload of {file} failed: {exc}")
+        data: dict[str, Any] = {"s3_key": object_key}
+        if bucket is not None:
+            data["s3_bucket"] = bucket
+        row = await rt.jobs.create("insert_csv_file", data, retry_count=retry_count)
+        typer.echo(f"uploaded {file} as {object_key}; job {row['uuid']}", err=True)
+        if no_wait:
+            typer.echo(str(row["uuid"]))
+            return None
+        return await _follow(rt.jobs, row["uuid"])
+
+
 @app.command("import")
 def import_file(
     file: Path = typer.Argument(..., help="CSV file (or .csv.gz) of contacts and companies"),
@@ -73,26 +95,7 @@ def import_file(
         except InvalidKey as exc:
             fail(f"--bucket: {exc}", 2)
 
-    async def go() -> dict[str, Any] | None:
-        async with family_runtime("contacts") as rt:
-            res: ContactsResources = rt.family.resources
-            object_key = _key_for(res, file, key)
-            try:
-                await res.objects.write(object_key, _file_chunks(file), bucket=bucket,
-                                        content_type="text/csv")
-            except ObjectStoreError as exc:
-                fail(f"upload of {file} failed: {exc}")
-            data: dict[str, Any] = {"s3_key": object_key}
-            if bucket is not None:
-                data["s3_bucket"] = bucket
-            row = await rt.jobs.create("insert_csv_file", data, retry_count=retry_count)
-            typer.echo(f"uploaded {file} as {object_key}; job {row['uuid']}", err=True)
-            if no_wait:
-                typer.echo(str(row["uuid"]))
-                return None
-            return await _follow(rt.jobs, row["uuid"])
-
-    job = run_async(go)
+    job = run_async(lambda: _import(file, bucket, key, retry_count, no_wait))
     if job is None:
         return
     response = job.get("job_response") or {}
