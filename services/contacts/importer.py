@@ -31,6 +31,7 @@ REFUSED = (asyncpg.DataError, asyncpg.ProgramLimitExceededError,
            asyncpg.IntegrityConstraintViolationError)
 FIRST_BAD_ROWS = 100  # bad rows quoted in job_response; all of them go to <key>.errors.csv
 SAVE_EVERY = 1.0  # seconds between checkpoints (and progress reports)
+PROCESS_FROM_BYTES = 16 * 1024 * 1024  # objects this large are parsed in a child process
 
 
 @dataclass
@@ -128,7 +129,8 @@ class CsvImport:
         try:
             await pipeline.run(self.res.objects, self.key, self.bucket, gz=self.gz,
                                pos=self.pos, batch_size=self.res.settings.batch_size_for_insertion,
-                               on_start=started, on_batch=each)
+                               on_start=started, on_batch=each,
+                               in_process=self.size >= PROCESS_FROM_BYTES)
         except (HeaderError, EmptyFile) as exc:
             raise PermanentError(f"s3 key {self.key!r} cannot be imported: {exc}; the first "
                                  "line must be a header naming columns such as first_name, "
