@@ -3,25 +3,45 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
 from services.contacts.resources import ContactsResources
-from services.shared.objects import InvalidKey, ObjectStoreError, validate_key
+from services.contacts.settings import ContactsSettings
+from services.shared.objects import (
+    InvalidKey,
+    ObjectStore,
+    ObjectStoreError,
+    open_object_store,
+    validate_key,
+)
 from supervisor.api.auth import ApiContext, authorized
 from supervisor.api.errors import ApiError
+from supervisor.api.models import Error
+from supervisor.api.openapi import ERRORS
 
 router = APIRouter(tags=["contacts"])
 PRESIGN_SECONDS = 3600
 
 
-def _resources(ctx: ApiContext) -> ContactsResources:
-    res: ContactsResources | None = ctx.runtime.family("contacts").resources
-    if res is None:
-        raise ApiError(503, "ERR_NOT_READY: the contacts family's object store is not open in "
-                       "this process")
-    return res
+@asynccontextmanager
+async def _store(ctx: ApiContext) -> AsyncIterator[tuple[ObjectStore, ContactsSettings]]:
+    """The process's object store, or (an app run without the family's resources) one opened
+    for this request from the family's settings."""
+    loaded = ctx.runtime.family("contacts")
+    res: ContactsResources | None = loaded.resources
+    if res is not None:
+        yield res.objects, res.settings
+        return
+    settings = loaded.settings or ContactsSettings.model_validate({})
+    async with open_object_store(
+            kind=settings.store_kind, data_dir=Path(ctx.runtime.config.data_dir),
+            bucket=settings.s3_bucket, endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region) as objects:
+        yield objects, settings
 
 
 def upload_key(prefix: str, filename: str) -> str:
@@ -38,13 +58,19 @@ def upload_key(prefix: str, filename: str) -> str:
         raise ApiError(400, f"ERR_INVALID_FILENAME: {exc}", "filename") from exc
 
 
-@router.get("/common/upload-url", summary="Where to PUT a file before importing it")
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERRORS, 409: {"model": Error, "description": "The key is taken by a folder or a file"},
+    502: {"model": Error, "description": "The object store failed"}}
+
+
+@router.get("/common/upload-url", responses=RESPONSES,
+            summary="Where to PUT a file before importing it")
 async def upload_url(request: Request, filename: str = "",
                      ctx: ApiContext = Depends(authorized)) -> dict[str, Any]:
     """A presigned S3 PUT URL, or (directory store) this API's PUT endpoint, and the key."""
-    res = _resources(ctx)
-    key = upload_key(res.settings.upload_prefix, filename)
-    url = await res.objects.presign_put(key, expires=PRESIGN_SECONDS)
+    async with _store(ctx) as (objects, settings):
+        key = upload_key(settings.upload_prefix, filename)
+        url = await objects.presign_put(key, expires=PRESIGN_SECONDS)
     if url is not None:
         return {"upload_url": url, "s3_key": key, "method": "PUT",
                 "expires_in": PRESIGN_SECONDS}
@@ -53,11 +79,11 @@ async def upload_url(request: Request, filename: str = "",
             "headers": ["X-API-Key"]}
 
 
-@router.put("/common/objects/{key:path}", summary="Upload an object (directory store)")
+@router.put("/common/objects/{key:path}", responses=RESPONSES,
+            summary="Upload an object (directory store)")
 async def put_object(key: str, request: Request,
                      ctx: ApiContext = Depends(authorized)) -> dict[str, Any]:
     """Stream the request body into the object store under `key`."""
-    res = _resources(ctx)
     try:
         validate_key(key)
     except InvalidKey as exc:
@@ -69,8 +95,12 @@ async def put_object(key: str, request: Request,
                 yield chunk
 
     try:
-        info = await res.objects.write(key, body(), content_type=request.headers.get(
-            "content-type", "application/octet-stream"))
+        async with _store(ctx) as (objects, _):
+            info = await objects.write(key, body(), content_type=request.headers.get(
+                "content-type", "application/octet-stream"))
+    except OSError as exc:  # the directory store: a folder where the file goes, or the reverse
+        raise ApiError(409, f"ERR_OBJECT_CONFLICT: cannot store {key!r}: {exc.strerror}; "
+                       "choose another key", "key") from exc
     except ObjectStoreError as exc:
         raise ApiError(502, f"ERR_OBJECT_STORE: {exc}") from exc
     return {"s3_key": info.key, "s3_bucket": info.bucket, "size": info.size, "success": True}

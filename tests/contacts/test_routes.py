@@ -76,3 +76,22 @@ async def test_bad_uploads_and_payloads_are_refused_naming_the_field(
             assert resp.status_code == 400, resp.text
             assert resp.json()["field"] == field
             assert "s3_" in resp.json()["error"]
+
+
+async def test_an_app_without_the_family_resources_opens_the_store_per_request(
+        pool: asyncpg.Pool, config: Config, tmp_path: Path) -> None:
+    async with api_client(pool, config.with_overrides(data_dir=str(tmp_path))) as (client, _):
+        body = (await client.get("/common/upload-url", params={"filename": "x.csv"})).json()
+        assert body["s3_key"] == "uploads/x.csv"
+        assert (await client.put(body["upload_url"], content=b"email\n")).status_code == 200
+    assert (tmp_path / "objects" / "default" / "uploads" / "x.csv").read_bytes() == b"email\n"
+
+
+async def test_a_key_taken_by_a_folder_is_a_conflict(pool: asyncpg.Pool, config: Config,
+                                                     tmp_path: Path) -> None:
+    async with resources(pool, tmp_path) as res, client_with(pool, config, res) as client:
+        assert (await client.put("/common/objects/a/b.csv", content=b"x")).status_code == 200
+        resp = await client.put("/common/objects/a", content=b"x")
+        assert resp.status_code == 409, resp.text
+        resp = await client.put("/common/objects/a/b.csv/c", content=b"x")
+        assert resp.status_code == 409, resp.text
