@@ -86,7 +86,11 @@ def import_file(
     retry_count: int = typer.Option(3, "--retry-count", min=0, max=1000, help="Retries allowed"),
     no_wait: bool = typer.Option(False, "--no-wait", help="Print the job uuid and return"),
 ) -> None:
-    """Upload FILE to the object store, create its insert_csv_file job and follow it."""
+    """Upload and import a CSV file.
+
+    Uploads FILE to the object store, creates its insert_csv_file job and shows its progress
+    until it ends (or, with --no-wait, prints the job's uuid).
+    """
     if not file.is_file():
         fail(f"{file} is not a readable file; give the path of a CSV file", 2)
     if bucket is not None:
