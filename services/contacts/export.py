@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,7 +101,7 @@ class Progress:
                 self._ctx.stop()
 
 
-async def _chunked(lines: AsyncIterator[str]) -> AsyncIterator[bytes]:
+async def _chunked(lines: AsyncIterator[str]) -> AsyncGenerator[bytes, None]:
     buf: list[str] = []
     size = 0
     async for text in lines:
@@ -115,7 +115,7 @@ async def _chunked(lines: AsyncIterator[str]) -> AsyncIterator[bytes]:
 
 
 async def sql_lines(db: asyncpg.Pool, payload: ExportPayload, env: ExportEnv,
-                    progress: Progress) -> AsyncIterator[str]:
+                    progress: Progress) -> AsyncGenerator[str, None]:
     """The header, then pages of CSV lines newest uuid first, until the query or limit ends."""
     vql, service = export_query(payload.vql), payload.service
     fields = fields_of(service)
@@ -140,7 +140,7 @@ def _page(env: ExportEnv, cap: int | None, done: int) -> int:
 
 
 async def es_lines(es: Any, payload: ExportPayload, env: ExportEnv,
-                   progress: Progress) -> AsyncIterator[str]:
+                   progress: Progress) -> AsyncGenerator[str, None]:
     """The same file from Elasticsearch: search_after pages sorted by uuid desc."""
     from services.contacts.vql import sort_keys
     from services.contacts.vql.es import search_body
