@@ -40,8 +40,9 @@ def host_url(host: str) -> str:
 
 @asynccontextmanager
 async def open_elastic(host: str, **options: Any) -> AsyncIterator[AsyncElasticsearch]:
-    """An AsyncElasticsearch client for ELASTIC_HOST, closed when the context ends."""
-    client = AsyncElasticsearch(hosts=[host_url(host)], **options)
+    """An AsyncElasticsearch client for ELASTIC_HOST (comma separated), closed at the end."""
+    hosts = [host_url(h) for h in host.split(",") if h.strip()]
+    client = AsyncElasticsearch(hosts=hosts, **options)
     try:
         yield client
     finally:
