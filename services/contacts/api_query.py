@@ -51,12 +51,12 @@ async def query(service: str, request: Request,
                        "/common/contact/query or /common/company/query", "service")
     vql = await _vql_body(request)
     res = _resources(ctx)
-    es = getattr(res, "es", None)
     try:
-        if es is not None:
-            page = await search_page(es, vql, service)
+        if res.elastic is not None:
+            index = res.contact_index if service == "contact" else res.company_index
+            page = await search_page(res.elastic, index, vql, service)
         else:
-            page = await fetch_page(getattr(res, "db", None) or ctx.runtime.pool, vql, service)
+            page = await fetch_page(res.pool or ctx.runtime.pool, vql, service)
     except VqlError as exc:
         raise ApiError(400, f"ERR_INVALID_VQL: {exc}", exc.path) from None
     return JSONResponse({"data": page.rows, "cursor": page.cursor, "success": True})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -71,6 +71,7 @@ class ExportEnv:
     prefix: str = "uploads"
     neutralise: bool = True
     es: Any = None  # an AsyncElasticsearch when ELASTIC_HOST is set
+    indexes: dict[str, str] = field(default_factory=lambda: dict(ES_INDEXES))
 
 
 def export_query(vql: Vql) -> Vql:
@@ -151,7 +152,7 @@ async def es_lines(es: Any, payload: ExportPayload, env: ExportEnv,
     cap = vql.limit or None
     while (size := _page(env, cap, progress.rows)) > 0:
         body = search_body(vql, service, sort_keys(vql, service), size=size)
-        hits = (await es.search(index=ES_INDEXES[service], body=body))["hits"]["hits"]
+        hits = (await es.search(index=env.indexes[service], body=body))["hits"]["hits"]
         if not hits:
             break
         yield "".join(csv_line([cell_text(h["_source"].get(c.header), formulas_off=env.neutralise)
@@ -196,12 +197,13 @@ class ExportCsvFile:
 
 
 def export_env(resources: Any) -> ExportEnv:
-    """The family's resources as what an export needs."""
+    """The family's resources (ContactsResources) as what an export needs."""
     settings = resources.settings
     return ExportEnv(
         objects=resources.objects,
         batch_size=settings.batch_size_for_insertion,
-        prefix=settings.s3_upload_file_path_prefix,
+        prefix=settings.upload_prefix,
         neutralise=settings.export_csv_neutralise_formulas,
-        es=getattr(resources, "es", None),
+        es=resources.elastic,
+        indexes={"contact": resources.contact_index, "company": resources.company_index},
     )

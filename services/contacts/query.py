@@ -11,7 +11,7 @@ import asyncpg
 
 from services.contacts.vql import Vql, check, sort_keys
 from services.contacts.vql.es import DEFAULT_SIZE, search_body
-from services.contacts.vql.fields import ES_INDEXES, fields_of
+from services.contacts.vql.fields import fields_of
 from services.contacts.vql.sql import output_columns, rows_query
 
 
@@ -58,12 +58,12 @@ async def fetch_page(db: asyncpg.Pool | asyncpg.Connection, vql: Vql, service: s
     return Page(rows, cursor)
 
 
-async def search_page(es: Any, vql: Vql, service: str) -> Page:
+async def search_page(es: Any, index: str, vql: Vql, service: str) -> Page:
     """One page of `vql` from Elasticsearch (`es` an AsyncElasticsearch)."""
     check(vql, service, export=False)
     vql = default_columns(vql, service)
     body = search_body(vql, service, sort_keys(vql, service))
-    resp = await es.search(index=ES_INDEXES[service], body=body)
+    resp = await es.search(index=index, body=body)
     hits = resp["hits"]["hits"]
     cols = output_columns(vql, fields_of(service))
     rows = [{c.header: h["_source"].get(c.header) for c in cols} for h in hits]

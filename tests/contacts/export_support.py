@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from types import SimpleNamespace
 from typing import Any
 
 import asyncpg
@@ -12,6 +11,8 @@ import httpx
 
 from services.contacts.api_query import router
 from services.contacts.export import ExportCsvFile
+from services.contacts.resources import ContactsResources
+from services.contacts.settings import ContactsSettings
 from services.shared.objects import ObjectStore
 from supervisor.api.app import create_app
 from supervisor.api.context import StandaloneRuntime
@@ -21,12 +22,11 @@ from supervisor.store.api_keys import ApiKeyStore
 from supervisor.store.jobs import JobStore
 
 
-def resources(objects: ObjectStore, pool: asyncpg.Pool, **settings: Any) -> SimpleNamespace:
-    """The attributes export_env and the routes read from the family's resources."""
-    values = {"batch_size_for_insertion": 500, "s3_upload_file_path_prefix": "uploads",
-              "export_csv_neutralise_formulas": True, **settings}
-    return SimpleNamespace(objects=objects, db=pool, es=None,
-                           settings=SimpleNamespace(**values))
+def resources(objects: ObjectStore, pool: asyncpg.Pool, **settings: Any) -> ContactsResources:
+    """The family's resources on `objects` and `pool`, without Elasticsearch."""
+    values = {"batch_size_for_insertion": 500, **settings}
+    return ContactsResources(ContactsSettings.model_validate(values), objects, None,
+                             "companies_index", "contacts_index", pool)
 
 
 def families(objects: ObjectStore, pool: asyncpg.Pool) -> Families:

@@ -85,7 +85,7 @@ CONTACT_FIELDS: dict[str, Field] = {
 
 SERVICES: dict[str, dict[str, Field]] = {"contact": CONTACT_FIELDS, "company": COMPANY_FIELDS}
 TABLES: dict[str, str] = {"contact": "contacts", "company": "companies"}
-ES_INDEXES: dict[str, str] = {"contact": "contacts", "company": "companies"}
+ES_INDEXES: dict[str, str] = {"contact": "contacts_index", "company": "companies_index"}
 
 
 def fields_of(service: str) -> dict[str, Field]:
