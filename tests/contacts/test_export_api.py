@@ -145,7 +145,8 @@ async def test_export_runs_and_downloads(db: asyncpg.Pool, config: Config,
             async with httpx.AsyncClient() as plain:
                 got = await plain.get(got.headers["location"])
         assert got.status_code == 200
-        assert got.text == "email\r\nmary@acme.com\r\njon@initech.com\r\njohn@acme.com\r\n"
+        assert got.text == ('email\r\n"mary@acme.com"\r\n"jon@initech.com"\r\n'
+                            '"john@acme.com"\r\n')
 
 
 async def test_download_of_what_is_not_a_finished_export(

@@ -29,8 +29,8 @@ async def test_cli_export_downloads_the_file(db_dsn: str, pool: asyncpg.Pool,
         daemon.kill()
     assert done.returncode == 0, done.stderr.decode() + daemon.tail()
     assert out.read_bytes().decode() == (
-        "email,departments\r\nmary@acme.com,\"executive,admin\"\r\n"
-        "jon@initech.com,engineering\r\njohn@acme.com,executive\r\n")
+        'email,departments\r\n"mary@acme.com","executive,admin"\r\n'
+        '"jon@initech.com","engineering"\r\n"john@acme.com","executive"\r\n')
     assert "3 rows exported to uploads/" in done.stdout.decode()
     assert f"saved to {out}" in done.stdout.decode()
 

@@ -11,8 +11,9 @@ from services.contacts.vql.fields import COMPANY_FIELDS, TABLES, Field, Kind
 from services.contacts.vql.models import Vql
 from services.contacts.vql.sql_where import Params, where_sql
 
-# Formula triggers a spreadsheet would run (OWASP's list): the cell gets a leading quote.
-_FORMULA = r"'^[=+@\t\r-]'"
+# First characters a spreadsheet runs as a formula (OWASP's list: tab, CR, + - = @), by code
+# point: ascii() costs far less per cell than a regex. The cell then gets a leading quote.
+_FORMULA_CODES = "(9, 13, 43, 45, 61, 64)"
 
 
 @dataclass
@@ -71,35 +72,34 @@ def keyset(keys: Sequence[tuple[Field, bool]], cursor: Sequence[Any], params: Pa
 
 
 def _cell(f: Field, neutralise: bool) -> str:
-    """A column as the text of its CSV cell: lists comma-joined, times in ISO 8601 UTC."""
-    if f.kind is Kind.LIST:
-        v = f"array_to_string({f.sql}, ',')"
-    elif f.kind is Kind.TIME:
-        v = f"to_char({f.sql} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-    elif f.kind is Kind.TEXT:
-        v = f.sql
-    else:
-        return f"coalesce({f.sql}::text, '')"  # numbers and uuids never need quoting
-    if neutralise:
-        v = f"CASE WHEN {v} ~ {_FORMULA} THEN '''' || {v} ELSE {v} END"
-    return (f"CASE WHEN {v} ~ '[\",\\r\\n]' THEN '\"' || replace({v}, '\"', '\"\"') || '\"' "
-            f"ELSE coalesce({v}, '') END")
+    """A column as its CSV cell: text always quoted (NULL is an empty cell), lists joined by
+    commas, times ISO 8601 UTC, numbers and uuids bare.
+
+    Quoting every text cell costs two bytes and spares testing each value for a delimiter.
+    """
+    if f.kind is Kind.TIME:
+        return (f"coalesce(to_char({f.sql} AT TIME ZONE 'UTC', "
+                "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '')")
+    if f.kind not in (Kind.TEXT, Kind.LIST):
+        return f"coalesce({f.sql}::text, '')"
+    v = f"array_to_string({f.sql}, ',')" if f.kind is Kind.LIST else f.sql
+    mark = f"CASE WHEN ascii({v}) IN {_FORMULA_CODES} THEN '''' ELSE '' END || "
+    mark = mark if neutralise else ""
+    return f"coalesce('\"' || {mark}replace({v}, '\"', '\"\"') || '\"', '')"
 
 
-def csv_page(vql: Vql, service: str, fields: dict[str, Field], *, neutralise: bool,
-             first: bool) -> Compiled:
-    """A page of CSV lines newest uuid first: `$last` (unless first) and `$limit` come last."""
+def csv_query(vql: Vql, service: str, fields: dict[str, Field], *,
+              neutralise: bool) -> Compiled:
+    """Every selected row as one CSV line, newest uuid first, capped by vql.limit."""
     params = Params()
     cols = output_columns(vql, fields)
-    conds = where_sql(vql.where, service, params)
-    conds.insert(0, "t.deleted_at IS NULL")
-    if not first:
-        conds.append(f"t.uuid < ${len(params.values) + 1}")
-    limit = f"${len(params.values) + (1 if first else 2)}"
+    conds = ["t.deleted_at IS NULL", *where_sql(vql.where, service, params)]
     line = " || ',' || ".join(_cell(c.field, neutralise) for c in cols)
     used = [c.field for c in cols] + _where_fields(vql, fields)
-    sql = (f"SELECT t.uuid, {line} AS line FROM {_from(service, used)} "
-           f"WHERE {' AND '.join(conds)} ORDER BY t.uuid DESC LIMIT {limit}")
+    sql = (f"SELECT {line} AS line FROM {_from(service, used)} "
+           f"WHERE {' AND '.join(conds)} ORDER BY t.uuid DESC")
+    if vql.limit:
+        sql += f" LIMIT {params.add(vql.limit)}"
     return Compiled(sql, params.values, [(fields["uuid"], True)])
 
 
