@@ -61,7 +61,8 @@ async def fill(dsn: str, rows: int) -> None:
         await conn.close()
 
 
-async def ours(dsn: str, where: dict[str, object], out_dir: Path) -> tuple[float, int, float]:
+async def ours(dsn: str, where: dict[str, object], out_dir: Path,
+               batch: int) -> tuple[float, int, float]:
     """(seconds, rows, peak RSS MB during the export) of one export."""
     payload = ExportPayload.model_validate(
         {"service": "contact", "vql": {"select_columns": COLUMNS, "where": where}})
@@ -78,7 +79,7 @@ async def ours(dsn: str, where: dict[str, object], out_dir: Path) -> tuple[float
         async with open_object_store(kind="directory", data_dir=out_dir) as objects:
             sampler = asyncio.create_task(sample())
             t0 = time.perf_counter()
-            result = await export(pool, ExportEnv(objects, batch_size=500), payload, uuid4())
+            result = await export(pool, ExportEnv(objects, batch_size=batch), payload, uuid4())
             seconds = time.perf_counter() - t0
             sampler.cancel()
     finally:
@@ -99,7 +100,7 @@ def copy_to(dsn: str, condition: str, out: Path) -> tuple[float, int]:
     return seconds, lines
 
 
-async def main(rows: int, every: bool, rounds: int) -> None:
+async def main(rows: int, every: bool, rounds: int, batch: int) -> None:
     """Fill, then alternate COPY TO and our export; best of `rounds` each."""
     where: dict[str, object] = {} if every else {"keyword_match": {"must": {"country": "usa"}}}
     condition = "TRUE" if every else "country = 'usa'"
@@ -111,13 +112,13 @@ async def main(rows: int, every: bool, rounds: int) -> None:
             base, mine = [], []
             for _ in range(rounds):
                 base.append(copy_to(dsn, condition, Path(tmp) / "copy.csv"))
-                mine.append(await ours(dsn, where, Path(tmp)))
+                mine.append(await ours(dsn, where, Path(tmp), batch))
     copy_s, copy_rows = min(base)
     our_s, our_rows, _ = min(mine)
     peak = max(m[2] for m in mine)
     assert copy_rows == our_rows, (copy_rows, our_rows)
     print(row("measure", "export_csv_file", "psql COPY TO"))
-    print(row(f"rows exported ({len(COLUMNS)} columns)", f"{our_rows:,}", f"{copy_rows:,}"))
+    print(row(f"rows exported ({len(COLUMNS)} columns, pages of {batch})", f"{our_rows:,}", f"{copy_rows:,}"))
     print(row("rows/s (best of rounds)", f"{our_rows / our_s:,.0f}", f"{copy_rows / copy_s:,.0f}"))
     print(row("ours as a fraction of COPY TO", f"{copy_s / our_s:.2f}", "", "target >= 0.6"))
     print(row("peak RSS during the export", f"{peak:.0f} MB", "", "target < 200 MB"))
@@ -130,5 +131,6 @@ if __name__ == "__main__":
     parser.add_argument("--rows", type=int, default=int(os.environ.get("BENCH_ROWS", 1_000_000)))
     parser.add_argument("--all", action="store_true", help="export every row, not half")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=500, help="BATCH_SIZE_FOR_INSERTION")
     args = parser.parse_args()
-    asyncio.run(main(args.rows, args.all, args.rounds))
+    asyncio.run(main(args.rows, args.all, args.rounds, args.batch))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
@@ -131,9 +133,18 @@ async def sql_lines(db: asyncpg.Pool, payload: ExportPayload, env: ExportEnv,
     async with db.acquire() as conn, conn.transaction(isolation="repeatable_read",
                                                       readonly=True):
         cursor = await conn.cursor(q.sql, *q.args)
-        while rows := await cursor.fetch(env.batch_size):
-            yield "\r\n".join(r[0] for r in rows) + "\r\n"
-            await progress.add(len(rows))
+        ahead = asyncio.ensure_future(cursor.fetch(env.batch_size))
+        try:
+            while rows := await ahead:
+                # PostgreSQL makes the next page while this one is written out.
+                ahead = asyncio.ensure_future(cursor.fetch(env.batch_size))
+                yield "\r\n".join(r[0] for r in rows) + "\r\n"
+                await progress.add(len(rows))
+        finally:
+            if not ahead.done():
+                ahead.cancel()
+                with contextlib.suppress(asyncio.CancelledError, asyncpg.PostgresError):
+                    await ahead
 
 
 def _page(env: ExportEnv, cap: int | None, done: int) -> int:
