@@ -87,10 +87,13 @@ async def ours(dsn: str, where: dict[str, object], out_dir: Path,
     return seconds, int(result["rows"]), max(peak, rss_mb())
 
 
-def copy_to(dsn: str, condition: str, out: Path) -> tuple[float, int]:
+def copy_to(dsn: str, condition: str, out: Path, serial: bool = False) -> tuple[float, int]:
     """(seconds, rows) of psql's COPY TO STDOUT of the same rows into a file."""
+    # serial: without parallel workers, which PostgreSQL never gives a cursor's query
     sql = (f"COPY (SELECT {', '.join(COLUMNS)} FROM contacts WHERE deleted_at IS NULL AND "
            f"{condition} ORDER BY uuid DESC) TO STDOUT WITH (FORMAT csv, HEADER)")
+    if serial:
+        sql = "SET max_parallel_workers_per_gather = 0; " + sql
     t0 = time.perf_counter()
     with out.open("wb") as f:
         subprocess.run(["psql", "-X", "-q", dsn, "-c", sql], stdout=f, check=True)
@@ -109,18 +112,23 @@ async def main(rows: int, every: bool, rounds: int, batch: int) -> None:
         await fill(dsn, rows)
         print(f"filled {rows:,} contacts in {time.perf_counter() - t0:.1f} s")
         with tempfile.TemporaryDirectory(prefix="bench-export-") as tmp:
-            base, mine = [], []
+            base, serial, mine = [], [], []
             for _ in range(rounds):
                 base.append(copy_to(dsn, condition, Path(tmp) / "copy.csv"))
                 mine.append(await ours(dsn, where, Path(tmp), batch))
+                serial.append(copy_to(dsn, condition, Path(tmp) / "copy.csv", serial=True))
     copy_s, copy_rows = min(base)
+    serial_s = min(serial)[0]
     our_s, our_rows, _ = min(mine)
     peak = max(m[2] for m in mine)
     assert copy_rows == our_rows, (copy_rows, our_rows)
     print(row("measure", "export_csv_file", "psql COPY TO"))
-    print(row(f"rows exported ({len(COLUMNS)} columns, pages of {batch})", f"{our_rows:,}", f"{copy_rows:,}"))
+    print(row(f"rows exported ({len(COLUMNS)} columns, pages of {batch})", f"{our_rows:,}",
+              f"{copy_rows:,}"))
     print(row("rows/s (best of rounds)", f"{our_rows / our_s:,.0f}", f"{copy_rows / copy_s:,.0f}"))
     print(row("ours as a fraction of COPY TO", f"{copy_s / our_s:.2f}", "", "target >= 0.6"))
+    print(row("COPY TO without parallel workers, rows/s", "", f"{copy_rows / serial_s:,.0f}"))
+    print(row("ours as a fraction of that", f"{serial_s / our_s:.2f}"))
     print(row("peak RSS during the export", f"{peak:.0f} MB", "", "target < 200 MB"))
     print(row("process max RSS (getrusage)",
               f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"))

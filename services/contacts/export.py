@@ -24,6 +24,7 @@ from supervisor.jobtypes import JobContext, JobDefaults
 
 log = logging.getLogger("supervisor.contacts.export")
 CHUNK_BYTES = 256 * 1024  # what is handed to the object store at a time
+SORT_MEMORY = "64MB"  # work_mem of the export's transaction (a constant, never from a request)
 
 
 class ExportPayload(BaseModel):
@@ -132,6 +133,9 @@ async def sql_lines(db: asyncpg.Pool, payload: ExportPayload, env: ExportEnv,
     q = csv_query(vql, service, fields, neutralise=env.neutralise)
     async with db.acquire() as conn, conn.transaction(isolation="repeatable_read",
                                                       readonly=True):
+        # The uuid sort of a large export spills to disk at the default 4 MB (an external
+        # merge); sorting in memory is the largest single saving, for one export at a time.
+        await conn.execute(f"SET LOCAL work_mem = '{SORT_MEMORY}'")
         cursor = await conn.cursor(q.sql, *q.args)
         ahead = asyncio.ensure_future(cursor.fetch(env.batch_size))
         try:
