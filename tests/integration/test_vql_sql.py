@@ -184,3 +184,24 @@ async def test_page_is_an_offset(db: asyncpg.Pool) -> None:
             "order_by": [{"order_by": "last_name"}]}
     page = await fetch_page(db, Vql.model_validate(body), "contact")
     assert [r["uuid"] for r in page.rows] == [P1, P3]
+
+
+async def test_keyset_pages_never_skip_or_repeat_under_inserts(db: asyncpg.Pool) -> None:
+    await db.execute("INSERT INTO contacts (uuid, first_name, last_name) SELECT "
+                     "gen_random_uuid(), 'f' || i, 'n' || (i % 17) FROM generate_series(1, 300) i")
+    before = {str(u) for u in await db.fetchval(
+        "SELECT array_agg(uuid) FROM contacts WHERE deleted_at IS NULL")}
+    body: dict[str, Any] = {"select_columns": ["uuid"], "limit": 25,
+                            "order_by": [{"order_by": "last_name", "order_direction": "desc"}]}
+    seen: list[str] = []
+    while True:
+        page = await fetch_page(db, Vql.model_validate(body), "contact")
+        seen += [r["uuid"] for r in page.rows]
+        if page.cursor is None:
+            break
+        body["cursor"] = page.cursor
+        # rows land before and after the cursor while the client pages
+        await db.execute("INSERT INTO contacts (uuid, first_name, last_name) SELECT "
+                         "gen_random_uuid(), 'new', 'n' || (i % 17) FROM generate_series(1, 5) i")
+    assert len(seen) == len(set(seen)), "a row came twice"
+    assert before <= set(seen), "a row present from the start was skipped"
