@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
@@ -14,17 +12,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from pydantic_core import PydanticCustomError
 
 from services.contacts.csvcells import cell_text, csv_line
+from services.contacts.export_sql import csv_pages
 from services.contacts.vql import Vql, VqlError, check
 from services.contacts.vql.fields import ES_INDEXES, fields_of
 from services.contacts.vql.models import OrderBy
-from services.contacts.vql.sql import csv_query, output_columns
+from services.contacts.vql.sql import output_columns
 from services.shared.objects import BucketNotFound, InvalidKey, ObjectStore, validate_bucket
 from supervisor.errors import PermanentError
 from supervisor.jobtypes import JobContext, JobDefaults
 
 log = logging.getLogger("supervisor.contacts.export")
 CHUNK_BYTES = 256 * 1024  # what is handed to the object store at a time
-SORT_MEMORY = "64MB"  # work_mem of the export's transaction (a constant, never from a request)
 
 
 class ExportPayload(BaseModel):
@@ -122,33 +120,21 @@ async def sql_lines(db: asyncpg.Pool, payload: ExportPayload, env: ExportEnv,
                     progress: Progress) -> AsyncGenerator[str, None]:
     """The header, then the rows as CSV lines, newest uuid first, a page at a time.
 
-    One cursor in one read-only REPEATABLE READ transaction: the file is the rows of one
-    instant (rows written meanwhile neither appear nor shift the pages), and PostgreSQL reads
-    the table in one scan and one sort, as COPY TO does, instead of one uuid-index walk per
-    page, which costs a random heap read per row once the table outgrows the cache.
+    Cursors in read-only REPEATABLE READ transactions on one snapshot (export_sql): the file
+    is the rows of one instant (rows written meanwhile neither appear nor shift the pages), and
+    PostgreSQL reads the table in one scan and one sort, as COPY TO does, instead of one
+    uuid-index walk per page, which costs a random heap read per row once the table outgrows
+    the cache.
     """
     vql, service = export_query(payload.vql), payload.service
-    fields = fields_of(service)
-    yield csv_line([c.header for c in output_columns(vql, fields)])
-    q = csv_query(vql, service, fields, neutralise=env.neutralise)
-    async with db.acquire() as conn, conn.transaction(isolation="repeatable_read",
-                                                      readonly=True):
-        # The uuid sort of a large export spills to disk at the default 4 MB (an external
-        # merge); sorting in memory is the largest single saving, for one export at a time.
-        await conn.execute(f"SET LOCAL work_mem = '{SORT_MEMORY}'")
-        cursor = await conn.cursor(q.sql, *q.args)
-        ahead = asyncio.ensure_future(cursor.fetch(env.batch_size))
-        try:
-            while rows := await ahead:
-                # PostgreSQL makes the next page while this one is written out.
-                ahead = asyncio.ensure_future(cursor.fetch(env.batch_size))
-                yield "\r\n".join(r[0] for r in rows) + "\r\n"
-                await progress.add(len(rows))
-        finally:
-            if not ahead.done():
-                ahead.cancel()
-                with contextlib.suppress(asyncio.CancelledError, asyncpg.PostgresError):
-                    await ahead
+    yield csv_line([c.header for c in output_columns(vql, fields_of(service))])
+    pages = csv_pages(db, vql, service, neutralise=env.neutralise, batch=env.batch_size)
+    try:
+        async for lines in pages:
+            yield "\r\n".join(lines) + "\r\n"
+            await progress.add(len(lines))
+    finally:
+        await pages.aclose()
 
 
 def _page(env: ExportEnv, cap: int | None, done: int) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 from services.contacts.vql.check import coerce
 from services.contacts.vql.fields import COMPANY_FIELDS, TABLES, Field, Kind
@@ -88,12 +89,13 @@ def _cell(f: Field, neutralise: bool) -> str:
     return f"coalesce('\"' || {mark}replace({v}, '\"', '\"\"') || '\"', '')"
 
 
-def csv_query(vql: Vql, service: str, fields: dict[str, Field], *,
-              neutralise: bool) -> Compiled:
-    """Every selected row as one CSV line, newest uuid first, capped by vql.limit."""
+def csv_query(vql: Vql, service: str, fields: dict[str, Field], *, neutralise: bool,
+              lo: UUID, hi: UUID) -> Compiled:
+    """The selected rows with uuids from `lo` to `hi` as CSV lines, newest uuid first."""
     params = Params()
     cols = output_columns(vql, fields)
-    conds = ["t.deleted_at IS NULL", *where_sql(vql.where, service, params)]
+    conds = ["t.deleted_at IS NULL", *where_sql(vql.where, service, params),
+             f"t.uuid BETWEEN {params.add(lo)}::uuid AND {params.add(hi)}::uuid"]
     line = " || ',' || ".join(_cell(c.field, neutralise) for c in cols)
     used = [c.field for c in cols] + _where_fields(vql, fields)
     sql = (f"SELECT {line} AS line FROM {_from(service, used)} "
