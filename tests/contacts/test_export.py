@@ -129,3 +129,22 @@ async def test_a_failure_mid_export_leaves_no_object(
                      FailingAfter(2))  # type: ignore[arg-type]
     with pytest.raises(ObjectNotFound):
         await objects.stat(f"uploads/{JOB}.csv")
+
+
+async def test_one_connection_pool_reads_with_one_cursor(
+        db: asyncpg.Pool, db_dsn: str, objects: ObjectStore) -> None:
+    await db.execute("INSERT INTO contacts (uuid, first_name) VALUES "
+                     "('ffffffff-0000-4000-8000-000000000001', 'high'), "
+                     "('80000000-0000-4000-8000-000000000000', 'middle')")
+    expected = [["first_name"], ["high"], ["middle"], ["bob"], ["mary"], ["jon"], ["jane"],
+                ["john"]]
+    small = await asyncpg.create_pool(db_dsn, min_size=1, max_size=1)
+    try:
+        result = await export(small, ExportEnv(objects, batch_size=2),
+                              payload(select_columns=["first_name"]), JOB)
+    finally:
+        await small.close()
+    assert await read_csv(objects, result["s3_key"]) == expected
+    result = await export(db, ExportEnv(objects, batch_size=2),  # two halves, same file
+                          payload(select_columns=["first_name"]), JOB)
+    assert await read_csv(objects, result["s3_key"]) == expected
