@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
+
+from asyncpg.pgproto.pgproto import UUID as FastUUID
 
 MAX_BIGINT = 2**63 - 1
 _EDGE = re.compile(r"^[\W_]+|[\W_]+$")  # leading/trailing characters that are not letters/digits
@@ -12,6 +15,7 @@ _NOT_DIGIT = re.compile(r"[^0-9]")
 _CENTS = re.compile(r"\.[0-9]{1,2}$")  # "1200000.00": the fraction is not part of the integer
 _EXTENSION = re.compile(r"(?i)\s*(?:x|ext\.?|extension)\s*[0-9]+\s*$")
 _KEY_JOIN = re.compile(r"[\W_]+")
+_URL_NAMESPACE = uuid.NAMESPACE_URL.bytes
 
 
 class BadValue(ValueError):
@@ -38,6 +42,11 @@ def clean_int(column: str, value: str) -> int:
     """The digits of a value as an integer ('$1,200,000' -> 1200000; empty -> 0)."""
     if not value:
         return 0
+    if value.isdigit() and value.isascii():
+        number = int(value)
+        if number > MAX_BIGINT:
+            raise BadValue(f"{column}: {value!r} does not fit a 64-bit integer")
+        return number
     digits = _NOT_DIGIT.sub("", _CENTS.sub("", value.strip()))
     if not digits:
         return 0
@@ -91,15 +100,22 @@ def website_domain(website: str | None) -> str | None:
     return host or None
 
 
+def uuid5_url(name: str) -> uuid.UUID:
+    """uuid.uuid5(NAMESPACE_URL, name), built as asyncpg's C UUID (a uuid.UUID, 3x faster)."""
+    digest = bytearray(hashlib.sha1(_URL_NAMESPACE + name.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    return FastUUID(bytes(digest))
+
+
 def company_uuid(name: str, linkedin_url: str) -> uuid.UUID:
     """UUIDv5(NAMESPACE_URL, lower(company) + lower(company_linkedin_url))."""
-    return uuid.uuid5(uuid.NAMESPACE_URL, name.lower() + linkedin_url.lower())
+    return uuid5_url(name.lower() + linkedin_url.lower())
 
 
 def contact_uuid(first_name: str, last_name: str, linkedin_url: str) -> uuid.UUID:
     """UUIDv5(NAMESPACE_URL, lower(first_name) + lower(last_name) + lower(person_linkedin_url))."""
-    return uuid.uuid5(uuid.NAMESPACE_URL,
-                      first_name.lower() + last_name.lower() + linkedin_url.lower())
+    return uuid5_url(first_name.lower() + last_name.lower() + linkedin_url.lower())
 
 
 def check_storable(column: str, value: str) -> str:

@@ -11,19 +11,24 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import asyncpg
+
 from services.contacts import pipeline
-from services.contacts.batch import Batch
+from services.contacts.batch import BadRow, Batch, raw_row, split_by_line
 from services.contacts.mapping import HeaderError
 from services.contacts.pipeline import EmptyFile, Position, Source, Started
 from services.contacts.resources import ContactsResources
 from services.contacts.search import batch_operations
-from services.contacts.store import ImportStore
+from services.contacts.store import ImportStore, Written
 from services.shared.elastic import bulk
 from services.shared.objects import BucketNotFound, ObjectInfo, ObjectNotFound
 from supervisor.errors import PermanentError
 from supervisor.jobtypes import JobContext
 
 log = logging.getLogger("services.contacts.import")
+# What PostgreSQL says about a value it cannot store (bad data, not a broken connection).
+REFUSED = (asyncpg.DataError, asyncpg.ProgramLimitExceededError,
+           asyncpg.IntegrityConstraintViolationError)
 FIRST_BAD_ROWS = 100  # bad rows quoted in job_response; all of them go to <key>.errors.csv
 SAVE_EVERY = 1.0  # seconds between checkpoints (and progress reports)
 
@@ -108,7 +113,8 @@ class CsvImport:
             await store.prepare()
             if not resumed:
                 await store.forget_bad_rows(self.ctx.uuid)
-            await self._parse(store)
+            if self.gz or self.pos.offset < info.size:  # else it crashed after the last batch
+                await self._parse(store)
             return await self._finish(store)
 
     async def _parse(self, store: ImportStore) -> None:
@@ -136,7 +142,10 @@ class CsvImport:
                                  f"{_fix_hint(self.key)}") from exc
 
     async def _write(self, store: ImportStore, batch: Batch) -> None:
-        written = await store.write(self.ctx.uuid, batch)
+        try:
+            written = await store.write(self.ctx.uuid, batch)
+        except REFUSED as exc:
+            written = await self._salvage(store, batch, exc)
         if self.res.elastic is not None:
             await bulk(self.res.elastic, batch_operations(
                 batch, company_index=self.res.company_index,
@@ -157,6 +166,30 @@ class CsvImport:
             await self.ctx.progress(read, self.size, f"{t.rows} rows imported, {t.bad} bad rows")
         if stopping:
             self.ctx.stop()
+
+    async def _salvage(self, store: ImportStore, batch: Batch, exc: Exception) -> Written:
+        """The database refused a value of the batch: write its rows one line at a time."""
+        log.warning("a batch was refused; writing it row by row", extra={
+            "action": "import_salvage", "job": str(self.ctx.uuid), "line": batch.line,
+            "error": str(exc)})
+        companies = contacts = 0
+        bad = list(batch.bad)
+        for line, part in split_by_line(batch):
+            try:
+                done = await store.write(self.ctx.uuid, part)
+            except REFUSED as refused:
+                reason = f"the database refused a value: {type(refused).__name__}: {refused}"
+                bad.append(BadRow(line, reason[:1000], raw_row(batch.sources.get(line, []))))
+                continue
+            companies += done.companies
+            contacts += done.contacts
+        batch.bad = bad
+        rest = Batch(filters=batch.filters, bad=bad)
+        try:
+            await store.write(self.ctx.uuid, rest)
+        except REFUSED:  # a facet value it cannot index: the rows matter, the facets do not
+            await store.write(self.ctx.uuid, Batch(bad=bad))
+        return Written(companies, contacts)
 
     async def _finish(self, store: ImportStore) -> dict[str, Any]:
         job = self.ctx.uuid

@@ -1,25 +1,11 @@
-"""One CSV row (a contact and its company) mapped to a companies row and a contacts row."""
+"""The import's columns: CSV headers, table columns in COPY order, facets; header planning."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from services.contacts.cleaning import (
-    BadValue,
-    check_storable,
-    clean_int,
-    clean_list,
-    clean_phone,
-    clean_text,
-    company_uuid,
-    contact_uuid,
-    email_domain,
-    header_key,
-    website_domain,
-)
+from services.contacts.cleaning import header_key
 
 # The CSV columns the import knows (an Apollo-style people export: one contact and its company).
 KNOWN_COLUMNS = (
@@ -111,76 +97,3 @@ def plan_header(names: Sequence[str]) -> Header:
     return Header(len(names), index, tuple(ignored))
 
 
-@dataclass(frozen=True)
-class Mapped:
-    """One good row: its company (or None), its contact (or None), and its facet values."""
-
-    company: tuple[Any, ...] | None
-    contact: tuple[Any, ...] | None
-    filters: list[Filter]
-
-
-def _clean_row(header: Header, values: Sequence[str]) -> tuple[dict[str, Any], dict[str, str]]:
-    """Cleaned values by CSV column, and the display form of the lower-cased ones."""
-    out: dict[str, Any] = {}
-    display: dict[str, str] = {}
-    for column, i in header.index.items():
-        raw = check_storable(column, values[i])
-        if column in INTEGERS:
-            out[column] = clean_int(column, raw)
-        elif column in LISTS:
-            out[column] = clean_list(raw)
-        elif column in PHONES:
-            out[column] = clean_phone(raw)
-        else:
-            text = clean_text(raw)
-            if column in LOWER:
-                display[column] = text
-                text = text.lower()
-            out[column] = text or None
-    return out, display
-
-
-def _tuple(columns: tuple[tuple[str, str | None], ...], row: dict[str, Any],
-           extra: dict[str, Any]) -> tuple[Any, ...]:
-    empty: dict[str, Any] = {c: 0 for c in INTEGERS} | {c: [] for c in LISTS}
-    return tuple(extra[name] if src is None else row.get(src, empty.get(src))
-                 for name, src in columns)
-
-
-def _filters(row: dict[str, Any], display: dict[str, str], has_company: bool,
-             has_contact: bool) -> list[Filter]:
-    found: list[Filter] = []
-    for service, key, src in FILTERS:
-        if not (has_company if service == "company" else has_contact):
-            continue
-        value = row.get(src)
-        if isinstance(value, list):
-            found.extend((service, key, v, v) for v in value)
-        elif value:
-            found.append((service, key, display.get(src, value), value))
-    return found
-
-
-def map_row(header: Header, values: Sequence[str]) -> Mapped:
-    """A good row's company and contact tuples (COPY order), or BadValue naming the problem."""
-    if len(values) != header.width:
-        raise BadValue(f"has {len(values)} fields, the header has {header.width}")
-    row, display = _clean_row(header, values)
-    name, company_li = row.get("company") or "", row.get("company_linkedin_url") or ""
-    company_id: uuid.UUID | None = company_uuid(name, company_li) if name or company_li else None
-    first, last = row.get("first_name") or "", row.get("last_name") or ""
-    person_li = row.get("person_linkedin_url") or ""
-    person = contact_uuid(first, last, person_li) if first or last or person_li else None
-    if company_id is None and person is None:
-        raise BadValue("no identity: first_name, last_name, person_linkedin_url, company and "
-                       "company_linkedin_url are all empty")
-    company = None
-    if company_id is not None:
-        domain = email_domain(row.get("email")) or website_domain(row.get("website"))
-        company = _tuple(COMPANY_COLUMNS, row, {"uuid": company_id, "normalized_domain": domain})
-    contact = None
-    if person is not None:
-        contact = _tuple(CONTACT_COLUMNS, row, {"uuid": person, "company_id": company_id})
-    return Mapped(company, contact,
-                  _filters(row, display, company is not None, contact is not None))

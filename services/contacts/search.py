@@ -13,6 +13,9 @@ CONTACT_INDEX = "contacts_index"
 
 
 def _json(value: Any) -> Any:
+    """A tuple value as JSON: uuids as text, empty text as null (as PostgreSQL stores it)."""
+    if value == "":
+        return None
     return str(value) if value is not None and not isinstance(value, str | int | list) else value
 
 

@@ -21,8 +21,8 @@ class ContactsSettings(BaseSettings):
     s3_region: str | None = Field(None, description="S3 region; unset: the AWS config chain")
     s3_upload_file_path_prifix: str = Field(
         "uploads", min_length=1, max_length=200,
-        validation_alias=AliasChoices("s3_upload_file_path_prifix",
-                                      "s3_upload_file_path_prefix"),
+        validation_alias=AliasChoices("S3_UPLOAD_FILE_PATH_PRIFIX",
+                                      "S3_UPLOAD_FILE_PATH_PREFIX"),
         description="key prefix of uploads and exports (the seed's spelling PRIFIX; PREFIX is "
         "accepted too)")
     batch_size_for_insertion: int = Field(

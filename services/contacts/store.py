@@ -25,11 +25,6 @@ class Written:
     contacts: int
 
 
-def _count(status: str) -> int:
-    """Rows of an 'INSERT 0 n' command status."""
-    return int(status.rsplit(" ", 1)[-1])
-
-
 class ImportStore:
     """Writes batches on one connection held for the whole import."""
 
@@ -46,24 +41,21 @@ class ImportStore:
 
     async def write(self, job: uuid.UUID, batch: Batch) -> Written:
         """Upsert a batch's companies, contacts, facet values and bad rows in one transaction."""
-        companies = contacts = 0
+        facets: list[list[str]] = [list(c) for c in zip(*batch.filters.values(), strict=True)]
         async with self.conn.transaction():
             if batch.companies:
                 await self.conn.copy_records_to_table(
                     "companies_import", schema_name="pg_temp", columns=COMPANY_NAMES,
                     records=list(batch.companies.values()))
-                companies = _count(await self.conn.execute(q("upsert_companies")))
             if batch.contacts:
                 await self.conn.copy_records_to_table(
                     "contacts_import", schema_name="pg_temp", columns=CONTACT_NAMES,
                     records=list(batch.contacts.values()))
-                contacts = _count(await self.conn.execute(q("upsert_contacts")))
-            if batch.filters:
-                cols = list(zip(*batch.filters.values(), strict=True))
-                await self.conn.execute(q("insert_filters"), *cols)
+            row = await self.conn.fetchrow(q("upsert_batch"), *(facets or [[], [], [], []]))
             if batch.bad:
                 await self.add_bad_rows(job, batch.bad)
-        return Written(companies, contacts)
+        assert row is not None
+        return Written(row["companies"], row["contacts"])
 
     async def add_bad_rows(self, job: uuid.UUID, bad: list[BadRow]) -> None:
         """Record skipped rows of an import (a repeat of a line keeps the first report)."""

@@ -25,14 +25,13 @@ _PARTIAL = ".partial-"  # in-progress writes; never listed, renamed into place w
 
 
 class DirectoryObjectStore:
-    """Objects as files; each bucket a directory (the default one is created on first use)."""
+    """Objects as files; each bucket a directory (the default one is made on first write)."""
 
     kind = "directory"
 
     def __init__(self, root: Path, default_bucket: str) -> None:
         self.root = root.resolve()
         self._default = default_bucket
-        (self.root / default_bucket).mkdir(parents=True, exist_ok=True)
 
     @property
     def default_bucket(self) -> str:
@@ -44,7 +43,9 @@ class DirectoryObjectStore:
         name = validate_bucket(bucket or self._default)
         path = self.root / name
         if not path.is_dir():
-            raise BucketNotFound(name)
+            if name != self._default:
+                raise BucketNotFound(name)
+            path.mkdir(parents=True, exist_ok=True)  # the default bucket always exists
         return path
 
     def path_of(self, key: str, bucket: str | None = None) -> Path:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
+from services.contacts.batch import Batcher
 from services.contacts.cleaning import (
     BadValue,
     clean_int,
@@ -20,9 +22,15 @@ from services.contacts.mapping import (
     COMPANY_NAMES,
     CONTACT_NAMES,
     HeaderError,
-    map_row,
     plan_header,
 )
+from services.contacts.reader import Record
+from services.contacts.rowmap import RowMapper, clean_fields, split_items
+
+
+def map_row(header: Any, values: list[str]) -> Any:
+    company, contact, _ = RowMapper(header).map(values)
+    return company, contact
 
 
 @pytest.mark.parametrize(("raw", "want"), [
@@ -31,6 +39,8 @@ from services.contacts.mapping import (
 ])
 def test_text_is_trimmed_and_collapsed(raw: str, want: str) -> None:
     assert clean_text(raw) == want
+    # the per-row fast path cleans every field of a row at once, by the same rule
+    assert clean_fields([raw, raw, "x"]).split("\x00") == [want, want, "x"]
 
 
 @pytest.mark.parametrize(("raw", "want"), [
@@ -52,6 +62,7 @@ def test_an_integer_too_big_for_bigint_is_a_bad_value() -> None:
 ])
 def test_lists_split_on_commas_and_trim(raw: str, want: list[str]) -> None:
     assert clean_list(raw) == want
+    assert split_items(clean_fields([raw])) == want
 
 
 @pytest.mark.parametrize(("raw", "want"), [
@@ -95,10 +106,10 @@ def _row(**over: str) -> list[str]:
 def test_a_row_maps_to_a_company_and_a_contact() -> None:
     header = plan_header(HEADER)
     assert header.ignored == ("unknown column",)
-    mapped = map_row(header, _row())
-    assert mapped.company is not None and mapped.contact is not None
-    company = dict(zip(COMPANY_NAMES, mapped.company, strict=True))
-    contact = dict(zip(CONTACT_NAMES, mapped.contact, strict=True))
+    mapped_company, mapped_contact = map_row(header, _row())
+    assert mapped_company is not None and mapped_contact is not None
+    company = dict(zip(COMPANY_NAMES, mapped_company, strict=True))
+    contact = dict(zip(CONTACT_NAMES, mapped_contact, strict=True))
     assert company["uuid"] == uuid.uuid5(
         uuid.NAMESPACE_URL, "acme inc" + "https://linkedin.com/company/acme")
     assert company["name"] == "acme inc"
@@ -114,15 +125,13 @@ def test_a_row_maps_to_a_company_and_a_contact() -> None:
     assert contact["city"] == "new york"
     assert contact["mobile_phone"] == "+15550102000"
     assert contact["seniority"] == "vp"
-    assert contact["title"] is None
-    assert ("company", "country", "United States", "united states") in mapped.filters
-    assert ("contact", "city", "New York", "new york") in mapped.filters
+    assert contact["title"] == ""  # no column: empty text, stored as NULL
 
 
 def test_a_contact_without_company_has_no_company_id() -> None:
-    mapped = map_row(plan_header(HEADER), _row(Company="", company_linkedin_url=""))
-    assert mapped.company is None and mapped.contact is not None
-    assert mapped.contact[CONTACT_NAMES.index("company_id")] is None
+    company, contact = map_row(plan_header(HEADER), _row(Company="", company_linkedin_url=""))
+    assert company is None and contact is not None
+    assert contact[CONTACT_NAMES.index("company_id")] is None
 
 
 def test_bad_rows_name_the_problem() -> None:
@@ -141,3 +150,18 @@ def test_a_header_must_name_a_known_column() -> None:
         plan_header(["foo", "bar"])
     with pytest.raises(HeaderError, match="appears twice"):
         plan_header(["email", "Email"])
+
+
+def test_a_batch_keeps_the_last_row_of_a_uuid_and_new_facets_in_their_file_form() -> None:
+    header = plan_header(HEADER)
+    recs = [Record(i + 2, 0, r) for i, r in enumerate([
+        _row(), _row(Seniority="Director"), _row(**{"First Name": "Bo", "City": "Paris"})])]
+    (batch,) = Batcher(header, 10).batches(recs)
+    assert (batch.rows, len(batch.contacts), len(batch.companies)) == (3, 2, 1)
+    seniority = CONTACT_NAMES.index("seniority")
+    assert sorted(c[seniority] for c in batch.contacts.values()) == ["director", "vp"]
+    assert batch.filters[("contact", "city", "paris")] == ("contact", "city", "Paris", "paris")
+    assert batch.filters[("company", "industries", "SaaS")][2] == "SaaS"
+    assert batch.filters[("contact", "seniority", "director")][2] == "Director"
+    (again,) = Batcher(header, 10).batches(recs[:1])
+    assert ("contact", "city", "new york") in again.filters
