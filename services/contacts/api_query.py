@@ -16,6 +16,8 @@ from services.contacts.vql import Vql, VqlError
 from services.shared.objects import ObjectNotFound, ObjectStoreError
 from supervisor.api.auth import ApiContext, authorized
 from supervisor.api.errors import ApiError
+from supervisor.api.models import Error
+from supervisor.api.openapi import ERRORS
 from supervisor.jobtypes import describe_validation
 
 FAMILY = "contacts"
@@ -42,7 +44,8 @@ async def _vql_body(request: Request) -> Vql:
         raise ApiError(400, f"ERR_INVALID_VQL: {message}", path) from None
 
 
-@router.post("/{service}/query", summary="Run a VQL query for one page of rows")
+@router.post("/{service}/query", summary="Run a VQL query for one page of rows",
+             responses=ERRORS)
 async def query(service: str, request: Request,
                 ctx: ApiContext = Depends(authorized)) -> JSONResponse:
     """Rows of select_columns (limit at most 100) and the cursor of the next page."""
@@ -50,13 +53,13 @@ async def query(service: str, request: Request,
         raise ApiError(404, f"ERR_UNKNOWN_SERVICE: {service!r:.40} is not a service; use "
                        "/common/contact/query or /common/company/query", "service")
     vql = await _vql_body(request)
-    res = _resources(ctx)
+    res = ctx.runtime.family(FAMILY).resources  # None in an app without a daemon: PostgreSQL
     try:
-        if res.elastic is not None:
+        if res is not None and res.elastic is not None:
             index = res.contact_index if service == "contact" else res.company_index
             page = await search_page(res.elastic, index, vql, service)
         else:
-            page = await fetch_page(res.pool or ctx.runtime.pool, vql, service)
+            page = await fetch_page(getattr(res, "pool", None) or ctx.runtime.pool, vql, service)
     except VqlError as exc:
         raise ApiError(400, f"ERR_INVALID_VQL: {exc}", exc.path) from None
     return JSONResponse({"data": page.rows, "cursor": page.cursor, "success": True})
@@ -80,8 +83,18 @@ def _export_key(row: Any, uuid: UUID) -> tuple[str, str | None]:
     return str(response["s3_key"]), data.get("s3_bucket")
 
 
+DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    200: {"description": "the CSV file (directory store)",
+          "content": {"text/csv": {"schema": {"type": "string"}}}},
+    307: {"description": "redirect to a presigned GET of the file (S3)"},
+    410: {"model": Error, "description": "the file is no longer in the object store"},
+    502: {"model": Error, "description": "the object store failed"},
+}
+
+
 @router.get("/jobs/{uuid}/download", summary="Download an export's CSV file",
-            response_model=None)
+            response_model=None, responses=DOWNLOAD_RESPONSES)
 async def download(uuid: UUID, ctx: ApiContext = Depends(authorized)) -> Response:
     """A redirect to a presigned GET (S3), or the file itself (directory store)."""
     key, bucket = _export_key(await ctx.runtime.jobs.get(uuid), uuid)
