@@ -162,3 +162,14 @@ async def test_download_of_what_is_not_a_finished_export(
         assert r.status_code == 400 and "ERR_NOT_AN_EXPORT" in r.json()["error"]
         r = await client.get("/common/jobs/00000000-0000-4000-8000-000000000000/download")
         assert r.status_code == 404
+
+
+async def test_query_without_open_resources_reads_postgresql(
+        db: asyncpg.Pool, config: Config, objects: ObjectStore) -> None:
+    async with export_api(db, config, objects) as (client, rt):
+        rt.families.get("contacts").resources = None  # an API app the daemon did not set up
+        resp = await client.post("/common/company/query",
+                                 json={"select_columns": ["name"], "limit": 1,
+                                       "order_by": [{"order_by": "name"}]})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["data"] == [{"name": "acme corp"}]
