@@ -19,6 +19,7 @@ from uuid import UUID
 
 import asyncpg
 
+from services.contacts.query import HAS_TRIGRAM
 from services.contacts.vql import Vql
 from services.contacts.vql.fields import fields_of
 from services.contacts.vql.sql import csv_query
@@ -67,10 +68,12 @@ async def csv_pages(db: asyncpg.Pool, vql: Vql, service: str, *, neutralise: boo
     left = vql.limit or None
     async with AsyncExitStack() as stack:
         conns = await _connections(db, stack)
+        trigram = bool(await conns[0].fetchval(HAS_TRIGRAM))
         ranges = HALVES if len(conns) == 2 else WHOLE
         cursors = []
         for conn, (lo, hi) in zip(conns, ranges, strict=True):
-            q = csv_query(vql, service, fields, neutralise=neutralise, lo=lo, hi=hi)
+            q = csv_query(vql, service, fields, neutralise=neutralise, lo=lo, hi=hi,
+                          trigram=trigram)
             cursors.append(await conn.cursor(q.sql, *q.args))
         # Every cursor starts its scan and sort now; the later ones are ready when needed.
         ahead = [asyncio.ensure_future(c.fetch(batch)) for c in cursors]

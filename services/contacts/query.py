@@ -40,6 +40,9 @@ def default_columns(vql: Vql, service: str) -> Vql:
     return vql.model_copy(update={"select_columns": own})
 
 
+HAS_TRIGRAM = "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm')"
+
+
 async def fetch_page(db: asyncpg.Pool | asyncpg.Connection, vql: Vql, service: str) -> Page:
     """One page of `vql` from PostgreSQL (validated first; VqlError names a bad part)."""
     check(vql, service, export=False)
@@ -47,7 +50,8 @@ async def fetch_page(db: asyncpg.Pool | asyncpg.Connection, vql: Vql, service: s
     fields = fields_of(service)
     keys = sort_keys(vql, service)
     limit = vql.limit or DEFAULT_SIZE
-    q = rows_query(vql, service, fields, keys, limit)
+    q = rows_query(vql, service, fields, keys, limit,
+                   trigram=bool(await db.fetchval(HAS_TRIGRAM)))
     records = await db.fetch(q.sql, *q.args)
     cols = output_columns(vql, fields)
     rows = [{c.header: jsonable(r[f"c{i}"]) for i, c in enumerate(cols)} for r in records]

@@ -205,3 +205,20 @@ async def test_keyset_pages_never_skip_or_repeat_under_inserts(db: asyncpg.Pool)
                          "gen_random_uuid(), 'new', 'n' || (i % 17) FROM generate_series(1, 5) i")
     assert len(seen) == len(set(seen)), "a row came twice"
     assert before <= set(seen), "a row present from the start was skipped"
+
+
+async def test_without_pg_trgm_fuzzy_matches_whole_words(db: asyncpg.Pool) -> None:
+    from services.contacts.vql import sort_keys
+    from services.contacts.vql.fields import fields_of
+    from services.contacts.vql.sql import rows_query
+
+    def run_sql(value: str) -> Any:
+        vql = Vql.model_validate({"select_columns": ["uuid"], "where": {"text_matches": {
+            "must": [text(value, "last_name", "shuffle", fuzzy=True)]}}})
+        q = rows_query(vql, "contact", fields_of("contact"), sort_keys(vql, "contact"), 10,
+                       trigram=False)
+        assert "<%" not in q.sql
+        return db.fetch(q.sql, *q.args)
+
+    assert [str(r["c0"]) for r in await run_sql("SMITH")] == [P1]
+    assert await run_sql("smit") == []

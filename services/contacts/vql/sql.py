@@ -90,9 +90,9 @@ def _cell(f: Field, neutralise: bool) -> str:
 
 
 def csv_query(vql: Vql, service: str, fields: dict[str, Field], *, neutralise: bool,
-              lo: UUID, hi: UUID) -> Compiled:
+              lo: UUID, hi: UUID, trigram: bool = True) -> Compiled:
     """The selected rows with uuids from `lo` to `hi` as CSV lines, newest uuid first."""
-    params = Params()
+    params = Params(trigram=trigram)
     cols = output_columns(vql, fields)
     conds = ["t.deleted_at IS NULL", *where_sql(vql.where, service, params),
              f"t.uuid BETWEEN {params.add(lo)}::uuid AND {params.add(hi)}::uuid"]
@@ -106,9 +106,9 @@ def csv_query(vql: Vql, service: str, fields: dict[str, Field], *, neutralise: b
 
 
 def rows_query(vql: Vql, service: str, fields: dict[str, Field],
-               keys: list[tuple[Field, bool]], limit: int) -> Compiled:
+               keys: list[tuple[Field, bool]], limit: int, *, trigram: bool = True) -> Compiled:
     """Rows of select_columns (c0, c1, ...) and the sort keys (k0, k1, ...) of one page."""
-    params = Params()
+    params = Params(trigram=trigram)
     cols = output_columns(vql, fields)
     conds = ["t.deleted_at IS NULL", *where_sql(vql.where, service, params)]
     if vql.cursor is not None:

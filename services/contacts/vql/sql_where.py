@@ -17,11 +17,15 @@ _WORD = re.compile(r"\w+")
 
 
 class Params:
-    """Bind parameters of one statement; `add` answers the placeholder of a value."""
+    """Bind parameters of one statement; `add` answers the placeholder of a value.
 
-    def __init__(self, start: int = 0) -> None:
+    `trigram`: the database has pg_trgm, so `fuzzy` can use word similarity.
+    """
+
+    def __init__(self, start: int = 0, *, trigram: bool = True) -> None:
         self.values: list[Any] = []
         self._start = start
+        self.trigram = trigram
 
     def add(self, value: Any) -> str:
         """Append a value; its `$n`."""
@@ -103,8 +107,9 @@ def _text(field: Field, tm: TextMatch, params: Params) -> str:
         return _on_values(field, "{v} ~* " + params.add(phrase_regex(tm.text_value, tm.slop)))
     conds = []
     for word in _WORD.findall(tm.text_value):
-        # fuzziness AUTO allows no edit in words of one or two characters.
-        if tm.fuzzy and len(word) > 2:
+        # fuzziness AUTO allows no edit in words of one or two characters; without pg_trgm
+        # a fuzzy word matches as a whole word.
+        if tm.fuzzy and len(word) > 2 and params.trigram:
             test = params.add(word) + " <% {v}"
         else:
             test = "{v} ~* " + params.add(phrase_regex(word, 0))
