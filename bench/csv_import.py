@@ -31,6 +31,7 @@ from supervisor.store.db import create_pool
 from supervisor.store.jobs import JobStore
 
 ROOT = Path(__file__).resolve().parents[1]
+CHILD = False  # --child: parse in a child process (PARSE_IN_CHILD_FROM_MB=1)
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -43,7 +44,8 @@ def peak_rss_mb(pid: int) -> float:
 
 def daemon(dsn: str, data_dir: Path, log: Path) -> subprocess.Popen[bytes]:
     """`supervisor run` with the worker lane only, on the scratch database."""
-    env = {**os.environ, "DATABASE_URL": dsn, "DATA_DIR": str(data_dir), "PARALLEL_JOBS": "1",
+    env = {**os.environ, "PARSE_IN_CHILD_FROM_MB": "1" if CHILD else "0",
+           "DATABASE_URL": dsn, "DATA_DIR": str(data_dir), "PARALLEL_JOBS": "1",
            "PYTHONPATH": str(ROOT), "LOG_FORMAT": "json", "JOB_WORKER_POLL_MS": "200",
            "SUPERVISOR_CONFIG": str(ROOT / "tests" / "e2e" / "empty.toml")}
     return subprocess.Popen([sys.executable, "-m", "supervisor", "run", "--only",
@@ -140,5 +142,8 @@ if __name__ == "__main__":
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--flat", type=int, default=None,
                         help="also import a file of this many rows and compare peak RSS")
+    parser.add_argument("--child", action="store_true",
+                        help="parse in a child process (PARSE_IN_CHILD_FROM_MB=1)")
     args = parser.parse_args()
+    CHILD = args.child
     asyncio.run(main(args.rows, args.flat))

@@ -128,7 +128,8 @@ class CsvImport:
         try:
             await pipeline.run(self.res.objects, self.key, self.bucket, gz=self.gz,
                                pos=self.pos, batch_size=self.res.settings.batch_size_for_insertion,
-                               on_start=started, on_batch=each)
+                               on_start=started, on_batch=each,
+                               in_process=self._in_child())
         except (HeaderError, EmptyFile) as exc:
             raise PermanentError(f"s3 key {self.key!r} cannot be imported: {exc}; the first "
                                  "line must be a header naming columns such as first_name, "
@@ -140,6 +141,10 @@ class CsvImport:
         except ObjectNotFound as exc:
             raise PermanentError(f"s3 key {self.key!r} disappeared during the import; "
                                  f"{_fix_hint(self.key)}") from exc
+
+    def _in_child(self) -> bool:
+        threshold = self.res.settings.parse_in_child_from_mb
+        return bool(threshold) and self.size >= threshold * 1024 * 1024
 
     async def _write(self, store: ImportStore, batch: Batch) -> None:
         try:

@@ -27,6 +27,9 @@ class ContactsSettings(BaseSettings):
         "accepted too)")
     batch_size_for_insertion: int = Field(
         500, ge=1, le=100_000, description="CSV rows per import transaction")
+    parse_in_child_from_mb: int = Field(
+        0, ge=0, le=1_000_000, description="parse objects of at least this many MB in a child "
+        "process (no GIL shared with the database writes); 0: always in a thread")
     object_store: Literal["auto", "s3", "directory"] = Field(
         "auto", description="auto: S3 when S3_BUCKET is set, else the directory store")
     elastic_company_index: str = Field("companies_index", min_length=1, max_length=255,
