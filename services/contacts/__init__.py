@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from services.contacts import export_cli
+from services.contacts.api_query import router as query_router
 from services.contacts.cli import register_cli
+from services.contacts.export import ExportCsvFile
 from services.contacts.job import InsertCsvFile
 from services.contacts.queries import QUERIES
 from services.contacts.resources import open_resources
@@ -10,13 +15,20 @@ from services.contacts.routes import router
 from services.contacts.settings import ContactsSettings
 from supervisor.families import Family
 
+
+def _cli(root: Any) -> None:
+    """`supervisor data import` (cli.py), then `data export` (export_cli.py) in that group."""
+    register_cli(root)
+    export_cli.register(root)
+
+
 family = Family(
     name="contacts",
-    job_types=(InsertCsvFile(),),
+    job_types=(InsertCsvFile(), ExportCsvFile()),
     settings=ContactsSettings,
     migrations="services.contacts.migrations",
     queries=QUERIES,
     resources=open_resources,
-    routers=(router,),
-    cli=register_cli,
+    routers=(router, query_router),  # query_router: export download and VQL query
+    cli=_cli,
 )

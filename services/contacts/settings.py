@@ -36,6 +36,10 @@ class ContactsSettings(BaseSettings):
                                        description="Elasticsearch index of companies")
     elastic_contact_index: str = Field("contacts_index", min_length=1, max_length=255,
                                        description="Elasticsearch index of contacts")
+    # export_csv_file (services/contacts/export.py)
+    export_csv_neutralise_formulas: bool = Field(
+        True, description="prefix exported cells starting with = + - @ tab or CR with ' so a "
+        "spreadsheet shows them as text instead of running them")
 
     @property
     def store_kind(self) -> str:
