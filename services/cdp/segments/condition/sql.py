@@ -67,15 +67,15 @@ class _Compiler:
         return self.compare(node.op, node.left, node.right)
 
     def check(self, op: str, x: t.Operand) -> str:
-        if _is_time(x):
-            present = f"({self.ts(x)}) IS NOT NULL"
-            empty = f"({self.ts(x)}) IS NULL"
-        else:
-            j = self.json(x)
-            present = f"COALESCE(jsonb_typeof({j}) <> 'null', false)"
-            empty = f"COALESCE({j} IN ('null'::jsonb, '\"\"'::jsonb, '[]'::jsonb, '{{}}'::jsonb), true)"
-        return {"exists": present, "is_not_null": present, "not_exists": f"NOT {present}",
-                "is_null": f"NOT {present}", "empty": empty, "not_empty": f"NOT {empty}"}[op]
+        wants_value = op in ("exists", "is_not_null", "not_empty")
+        if _is_time(x):  # a time is there or not; when there it is not empty
+            return f"(({self.ts(x)}) IS {'NOT ' if wants_value else ''}NULL)"
+        j = self.json(x)
+        if op in ("empty", "not_empty"):
+            found = f"{j} IN ('null'::jsonb, '\"\"'::jsonb, '[]'::jsonb, '{{}}'::jsonb)"
+            return f"NOT COALESCE({found}, true)" if wants_value else f"COALESCE({found}, true)"
+        present = f"COALESCE(jsonb_typeof({j}) <> 'null', false)"
+        return present if wants_value else f"NOT {present}"
 
     def compare(self, op: str, a: t.Operand, b: t.Operand) -> str:
         if _is_time(a) or _is_time(b):
@@ -108,10 +108,11 @@ class _Compiler:
         """CASE over the JSON types both operands must have, decided statically for literals."""
         whens = []
         for kind, a, b, expr in branches:
-            right_kind = "scalar" if kind == "array" else kind
-            guards = [self.guard(a, kind), self.guard(b, right_kind)]
-            if "false" in guards:
+            pairs = [(a, kind), (b, "scalar" if kind == "array" else kind)]
+            # Literal guards first: a branch they rule out must not allocate parameters.
+            if any(isinstance(x, t.Literal) and self.guard(x, k) == "false" for x, k in pairs):
                 continue
+            guards = [self.guard(x, k) for x, k in pairs]
             test = " AND ".join(g for g in guards if g != "true") or "true"
             whens.append(f"WHEN {test} THEN {expr()}")
         return f"(CASE {' '.join(whens)} ELSE false END)" if whens else "false"
