@@ -77,6 +77,9 @@ SETTINGS: tuple[Setting, ...] = (
     _s("LOGGING_LEVEL", str, "INFO", "log level", choices=LOG_LEVELS),
     _s("REDIS_HOST", str, None, "Redis host[:port] for cross-process wake-ups; optional"),
     _s("REDIS_PASSWORD", str, None, "Redis password"),
+    _s("ELASTIC_HOST", str, None, "Elasticsearch URL(s), comma separated; unset: searchable "
+       "records stay in PostgreSQL"),
+    _s("PRODUCTION", bool, False, "production data: Elasticsearch indexes get the prod- prefix"),
     _s("API_HOST", str, "127.0.0.1", "HTTP API listen address"),
     _s("API_PORT", int, 8000, "HTTP API port", minimum=0),
 )
@@ -91,6 +94,8 @@ class Config:
     sources: Mapping[str, str]
     path: Path | None = None
     schedules: Mapping[str, Any] = field(default_factory=dict)
+    # Tables of config.toml other than [schedules.*]: one per job family, checked by the family.
+    sections: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __getattr__(self, key: str) -> Any:
         try:
@@ -109,7 +114,7 @@ class Config:
         """A copy with some values replaced (tests and CLI flags)."""
         merged = {**self.values, **values}
         sources = {**self.sources, **{k: "override" for k in values}}
-        return Config(merged, sources, self.path, self.schedules)
+        return Config(merged, sources, self.path, self.schedules, self.sections)
 
 
 def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
@@ -176,6 +181,7 @@ def load_config(
     elif required or "SUPERVISOR_CONFIG" in env:
         raise ConfigError(f"config file {path} does not exist (set SUPERVISOR_CONFIG or create it)")
     schedules = data.pop("schedules", {})
+    sections = {k: data.pop(k) for k in [k for k, v in data.items() if isinstance(v, dict)]}
     unknown = sorted(k for k in data if k not in BY_KEY)
     if unknown:
         raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}; known: "
@@ -188,7 +194,7 @@ def load_config(
             values[s.key], sources[s.key] = _coerce(s, data[s.key], str(path)), str(path)
         if s.env in env:
             values[s.key], sources[s.key] = _coerce(s, env[s.env], "env"), "env"
-    return Config(values, sources, path if path.exists() else None, schedules)
+    return Config(values, sources, path if path.exists() else None, schedules, sections)
 
 
 def describe(config: Config) -> list[tuple[str, str, str]]:

@@ -44,6 +44,9 @@ def create_app(runtime: RuntimeLike, *, max_body: int = MAX_BODY_BYTES,
     app.include_router(jobs.router)
     app.include_router(schedules.router)
     app.include_router(ops.router)
+    for lf in runtime.families:
+        for router in lf.family.routers:
+            app.include_router(router)
     install_handlers(app)
     app.add_middleware(Guard, max_body=max_body)
     models: list[type[BaseModel]] = [CreateJob, ListJobs, *schedules.MODELS]
