@@ -132,11 +132,13 @@ class _Compiler:
         if isinstance(x, t.Field):
             return self.field(x)
         if isinstance(x, t.Literal):
-            return self.param(_json_text(x.value), "jsonb")
+            return self.param(_json_text(x.value), "text") + "::jsonb"
         assert isinstance(x, t.Lower)
         if isinstance(x.arg, t.Literal):
             value = x.arg.value.lower() if isinstance(x.arg.value, str) else None
-            return "NULL::jsonb" if value is None else self.param(json.dumps(value), "jsonb")
+            if value is None:
+                return "NULL::jsonb"
+            return self.param(json.dumps(value), "text") + "::jsonb"
         if _is_time(x.arg):
             return "NULL::jsonb"
         j = self.json(x.arg)
