@@ -2,48 +2,30 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from functools import cache
-from importlib import resources
 from typing import Any
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from services.cdp.model import Event
-from supervisor.store.sql import parse_queries
+from supervisor.store.sql import Queries
 
 Conn = asyncpg.Connection | PoolConnectionProxy
 
 
-@cache
-def queries() -> dict[str, str]:
-    """Every named query of services/cdp/sql, read once."""
-    found: dict[str, str] = {}
-    folder = resources.files("services.cdp") / "sql"
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".sql"):
-            for name, sql in parse_queries(entry.read_text()).items():
-                if name in found:
-                    raise ValueError(f"query {name!r} is defined in two files")
-                found[name] = sql
-    return found
+QUERIES = Queries("services.cdp.sql")
 
 
 def q(name: str) -> str:
     """The SQL text of one named cdp query."""
-    return queries()[name]
+    return QUERIES.q(name)
 
 
 def month_of(moment: datetime) -> tuple[int, int]:
     """The (year, month) partition an event time falls in."""
     return moment.year, moment.month
-
-
-def _dumps(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, default=str, separators=(",", ":"))
 
 
 def event_rows(events: Sequence[Event]) -> list[list[Any]]:

@@ -76,7 +76,9 @@ class HeartbeatParams(BaseModel):
         text = value.strip() if isinstance(value, str) else value
         if text is None or text == "":
             return None
-        if isinstance(text, bool) or not (isinstance(text, int) or str(text).isdigit()):
+        whole = (isinstance(text, int) and text >= 0) or (
+            isinstance(text, str) and text.isdigit())
+        if isinstance(text, bool) or not whole:
             raise ValueError(f"SKIP_SECONDS={value!r} must be a whole number of seconds "
                              f"from 0 to {MAX_SKIP_SECONDS}, e.g. 900")
         if int(text) > MAX_SKIP_SECONDS:

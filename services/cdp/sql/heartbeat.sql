@@ -203,3 +203,34 @@ WITH grp AS (
 )
 SELECT (SELECT count(*) FROM grp) AS examined, (SELECT max(profile_id) FROM grp) AS last_key,
        (SELECT count(*) FROM emit) AS emitted, (SELECT count(*) FROM ins) AS stored;
+
+-- name: cdp_hb_mark_newer
+-- The Elasticsearch heartbeat's guard: mark subjects whose stamp is newer than their mark;
+-- returns the subjects marked now (the ones to emit for). $1 kind, $2 ids, $3 stamps, $4 now.
+INSERT INTO cdp_heartbeat_marks AS m (kind, subject_id, stamp, marked_at)
+SELECT $1, id, stamp, $4 FROM unnest($2::text[], $3::timestamptz[]) AS t(id, stamp)
+ON CONFLICT (kind, subject_id) DO UPDATE
+    SET stamp = EXCLUDED.stamp, marked_at = EXCLUDED.marked_at
+    WHERE m.stamp < EXCLUDED.stamp
+RETURNING subject_id;
+
+-- name: cdp_hb_mark_due
+-- has-event's guard on Elasticsearch: mark subjects last beaten at or before $3 (now minus
+-- SKIP_SECONDS) with $4 (now); returns the subjects marked now. $1 kind, $2 ids.
+INSERT INTO cdp_heartbeat_marks AS m (kind, subject_id, stamp, marked_at)
+SELECT $1, id, $4, $4 FROM unnest($2::text[]) AS t(id)
+ON CONFLICT (kind, subject_id) DO UPDATE
+    SET stamp = EXCLUDED.stamp, marked_at = EXCLUDED.marked_at
+    WHERE m.stamp <= $3
+RETURNING subject_id;
+
+-- name: cdp_queue_segmentation
+-- Profiles for segmentation found by the Elasticsearch heartbeat. $1 ids, $2 last activities,
+-- $3 now, $4 reason.
+INSERT INTO segmentation_queue AS sq (profile_id, last_activity, queued_at, reason)
+SELECT id, at, $3, $4 FROM unnest($1::text[], $2::timestamptz[]) AS t(id, at)
+ON CONFLICT (profile_id) DO UPDATE
+    SET last_activity = EXCLUDED.last_activity, queued_at = EXCLUDED.queued_at,
+        reason = EXCLUDED.reason
+    WHERE sq.last_activity < EXCLUDED.last_activity
+RETURNING profile_id;

@@ -91,3 +91,9 @@ SELECT id, name, created_at FROM cdp_sources ORDER BY id;
 
 -- name: cdp_source_exists
 SELECT EXISTS (SELECT 1 FROM cdp_sources WHERE id = $1);
+
+-- name: cdp_session_and_profile
+-- The documents of a session and its profile (the Elasticsearch mirror of a payload).
+SELECT s.doc AS session, p.doc AS profile
+FROM cdp_sessions s LEFT JOIN cdp_profiles p ON p.id = $2
+WHERE s.id = $1;
