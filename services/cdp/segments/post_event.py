@@ -4,8 +4,8 @@ matches (only segments listening to the payload's event types; never removes).""
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from services.cdp.segments.condition import evaluate

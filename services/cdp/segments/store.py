@@ -14,6 +14,7 @@ from services.cdp.model import iso
 from services.cdp.segments.condition import compile_sql
 from services.cdp.segments.condition import tree as t
 from services.cdp.segments.model import SegmentIn
+from services.cdp.segments.triggers import TriggerIn
 from services.cdp.store import q
 
 HITS_SLOT = "ARRAY[]::boolean[] /*hits*/"
@@ -84,7 +85,7 @@ class SegmentStore:
         """One segment by id."""
         return await self.pool.fetchrow(q("seg_get"), sid)
 
-    async def list(self) -> list[asyncpg.Record]:
+    async def all(self) -> list[asyncpg.Record]:
         """Every segment, by id."""
         return list(await self.pool.fetch(q("seg_list")))
 
@@ -154,3 +155,28 @@ class SegmentStore:
                       ) -> list[asyncpg.Record]:
         """Logged segment changes, oldest first."""
         return list(await self.pool.fetch(q("seg_changes"), profile_id, limit))
+
+    async def segment_exists(self, sid: str) -> bool:
+        """Whether a segment with this id is defined."""
+        return bool(await self.pool.fetchval(q("seg_segment_exists"), sid))
+
+    async def save_trigger(self, rule: TriggerIn) -> asyncpg.Record:
+        """Create or replace a trigger rule."""
+        job_type, data, retries, interval = rule.compiled()
+        row = await self.pool.fetchrow(
+            q("trig_upsert"), rule.rule_id, rule.name, rule.type, rule.segment.id,
+            rule.action.model_dump(), job_type, data, retries, interval, rule.enabled)
+        assert row is not None
+        return row
+
+    async def triggers(self) -> list[asyncpg.Record]:
+        """Every trigger rule."""
+        return list(await self.pool.fetch(q("trig_list")))
+
+    async def trigger(self, rid: str) -> asyncpg.Record | None:
+        """One trigger rule."""
+        return await self.pool.fetchrow(q("trig_get"), rid)
+
+    async def remove_trigger(self, rid: str) -> bool:
+        """Delete a trigger rule."""
+        return await self.pool.fetchval(q("trig_delete"), rid) is not None

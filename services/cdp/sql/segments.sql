@@ -221,3 +221,12 @@ ON CONFLICT (uuid) DO NOTHING;
 
 -- name: seg_profiles
 SELECT id, doc FROM cdp_profiles WHERE id = ANY($1::text[]) ORDER BY id;
+
+-- name: seg_segment_exists
+SELECT EXISTS (SELECT 1 FROM cdp_segments WHERE id = $1);
+
+-- name: seg_test
+-- How many profiles a condition matches and the first $1 of them; both `true /*condition*/`
+-- slots are replaced by the compiled condition (its parameters from $2).
+SELECT (SELECT count(*) FROM cdp_profiles WHERE true /*condition*/) AS matched,
+       ARRAY(SELECT id FROM cdp_profiles WHERE true /*condition*/ ORDER BY id LIMIT $1) AS ids;
