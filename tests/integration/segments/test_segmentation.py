@@ -127,3 +127,29 @@ def test_bad_conditions_are_refused_on_save(body: dict[str, Any], field: str, wo
 def test_segment_id_rule() -> None:
     assert SegmentIn(name="Frequent visitor", condition="profile@a EXISTS").id == \
         "frequent-visitor"
+
+
+async def test_racing_runs_add_each_segment_and_fire_each_rule_once(
+        seg_pool: asyncpg.Pool) -> None:
+    import asyncio
+
+    from services.cdp.segments.triggers import TriggerIn
+
+    store = await _setup(seg_pool)
+    await add_profiles(seg_pool, [{"id": f"q{i:03d}", "traits": {"age": 30}}
+                                  for i in range(200)])
+    for name in ("one", "two"):
+        await store.save_trigger(TriggerIn.model_validate({
+            "name": name, "segment": {"id": "adult"},
+            "action": {"type": "job", "job_type": "noop", "data": {"who": "profile@id"}}}))
+    res = resources(seg_pool, pool_size=3, save_after_pools=1,
+                    enable_segmentation_wf_triggers="yes")
+    await asyncio.gather(*(Segmentation().run(job_ctx(res), SegmentationPayload())
+                           for _ in range(4)))
+    added = await seg_pool.fetchval(
+        "SELECT count(*) FROM cdp_segment_changes WHERE segment_id = 'adult' "
+        "AND kind = 'segment-added'")
+    assert added == 202  # q000..q199, p3 and p5 gain it; p2 had it
+    jobs = await seg_pool.fetch("SELECT data FROM jobs WHERE job_type = 'noop'")
+    assert len(jobs) == 2 * 202
+    assert {j["data"]["who"] for j in jobs} >= {"q000", "q199", "p3"}
