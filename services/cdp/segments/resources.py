@@ -27,10 +27,6 @@ class SegmentsSettings(BaseSettings):
         "save_after_pools", "SAVE_AFTER_POOLS"))
     enable_segmentation_wf_triggers: bool = Field(default=False, validation_alias=AliasChoices(
         "enable_segmentation_wf_triggers", "ENABLE_SEGMENTATION_WF_TRIGGERS"))
-    webhook_timeout: float = Field(default=10.0, gt=0, le=300, validation_alias=AliasChoices(
-        "webhook_timeout", "SEGMENT_WEBHOOK_TIMEOUT"))
-    max_delay_days: int = Field(default=366, ge=1, le=3660, validation_alias=AliasChoices(
-        "max_delay_days", "DELAYED_EVENT_MAX_DAYS"))
 
     @field_validator("enable_segmentation_wf_triggers", mode="before")
     @classmethod
