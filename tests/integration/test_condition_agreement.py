@@ -33,6 +33,8 @@ time_text = st.one_of(
     times.map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%S")),
     times.map(lambda d: d.strftime("%Y-%m-%d %H:%M:%S.%f")[:23] + "Z"),
     times.map(lambda d: d.strftime("%Y-%m-%dT%H:%M") + "+02:00"),
+    times.map(lambda d: d.strftime("%Y-%m-%d %H:%M:%S.%f") + "+00"),
+    times.map(lambda d: d.strftime("%Y-%m-%dT%H:%M") + "-0530"),
     st.sampled_from(["2024-02-30", "2024-05-01T12:00:00Z", "2024-13-01", "not a time"]),
 )
 numbers = st.one_of(st.integers(-5, 5), st.sampled_from([0.5, 1.25, -3.0, 2.0, 1e20, 0.1]))

@@ -142,7 +142,7 @@ def test_offsets(text: str, seconds: int) -> None:
 
 @pytest.mark.parametrize("text", ["2024-02-30", "2024-01-01T24:00", "0999-01-01", "2024-1-1",
                                   "2024-01-01\n", "2024-01-01T10:00:00.1234567",
-                                  "2024-01-01T10:00+15:00"])
+                                  "2024-01-01T10:00+15:00", "2024-01-01+05"])
 def test_times_refused(text: str) -> None:
     assert parse_time(text) is None
 
@@ -150,3 +150,7 @@ def test_times_refused(text: str) -> None:
 def test_naive_times_are_utc() -> None:
     assert parse_time("2024-01-01 10:00") == datetime(2024, 1, 1, 10, tzinfo=UTC)
     assert parse_time("2024-01-01T10:00:00+02:00") == datetime(2024, 1, 1, 8, tzinfo=UTC)
+    # PostgreSQL's own text form of a timestamptz
+    assert parse_time("2024-01-01 10:00:00.5+00") == datetime(2024, 1, 1, 10, 0, 0, 500000,
+                                                              tzinfo=UTC)
+    assert parse_time("2024-01-01T10:00+0130") == datetime(2024, 1, 1, 8, 30, tzinfo=UTC)

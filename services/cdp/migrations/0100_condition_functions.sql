@@ -9,12 +9,13 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT CASE
         WHEN jsonb_typeof(v) IS DISTINCT FROM 'string' THEN NULL
         WHEN (v #>> '{}') !~ ('^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])'
-                             '([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?)?'
-                             '(Z|[+-](0[0-9]|1[0-4]):[0-5][0-9])?$') THEN NULL
+                             '([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?'
+                             '(Z|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?)?)?$') THEN NULL
         WHEN substr(v #>> '{}', 9, 2)::int > extract(day FROM
                  make_date(substr(v #>> '{}', 1, 4)::int, substr(v #>> '{}', 6, 2)::int, 1)
                  + interval '1 month - 1 day')::int THEN NULL
-        WHEN (v #>> '{}') ~ '(Z|[+-][0-9]{2}:[0-9]{2})$' THEN (v #>> '{}')::timestamptz
+        -- an offset (only ever after a time) says the zone; without one the time is UTC
+        WHEN (v #>> '{}') ~ '[T ][0-9:.]+(Z|[+-][0-9:]+)$' THEN (v #>> '{}')::timestamptz
         ELSE (v #>> '{}')::timestamp AT TIME ZONE 'UTC'
     END
 $$;

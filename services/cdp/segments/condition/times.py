@@ -12,8 +12,8 @@ OFFSET_RE = re.compile(r"^([+-]?)([0-9]+)([smhdw])$")
 # Kept in step with cdp_segment_ts() in migrations/0100_condition_functions.sql.
 TIME_RE = re.compile(  # used with fullmatch: "$" would also accept a trailing newline
     r"[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
-    r"([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?)?"
-    r"(Z|[+-](0[0-9]|1[0-4]):[0-5][0-9])?"
+    r"([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?"
+    r"(Z|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?)?)?"
 )
 
 
