@@ -18,6 +18,7 @@ from services.cdp.segments.triggers import TriggerIn
 from services.cdp.store import q
 
 HITS_SLOT = "ARRAY[]::boolean[] /*hits*/"
+HAS_SLOT = "ARRAY[]::boolean[] /*has*/"
 FIXED_PARAMS = 9  # seg_apply's own parameters; the compiled conditions' come after
 
 
@@ -61,10 +62,13 @@ def plan(segments: Sequence[tuple[str, t.Condition]], now: datetime) -> Plan:
         compiled = compile_sql(cond, {"profile": "doc"}, now, FIXED_PARAMS + 1 + len(params))
         parts.append(compiled.sql)
         params.extend(compiled.params)
-    hits = f"ARRAY[{', '.join(parts)}]::boolean[]" if parts else HITS_SLOT
     sql = q("seg_apply")
-    assert HITS_SLOT in sql
-    return Plan([sid for sid, _ in segments], sql.replace(HITS_SLOT, hits, 1), params, now)
+    assert HITS_SLOT in sql and HAS_SLOT in sql
+    if parts:
+        has = [f"old ? ($4::text[])[{i}]" for i in range(1, len(parts) + 1)]
+        sql = sql.replace(HITS_SLOT, f"ARRAY[{', '.join(parts)}]::boolean[]", 1)
+        sql = sql.replace(HAS_SLOT, f"ARRAY[{', '.join(has)}]::boolean[]", 1)
+    return Plan([sid for sid, _ in segments], sql, params, now)
 
 
 class SegmentStore:

@@ -52,20 +52,22 @@ RETURNING profile_id;
 -- stamps metadata.time.segmentation ($5, $6) on changed profiles, logs each change ($7 origin,
 -- $8 job) and, when $9, creates the jobs of the trigger rules of added segments. A profile whose
 -- segments changed meanwhile is skipped (the guard in `changed`), so a segment is added once.
-WITH page AS (
-    SELECT id,
-           CASE WHEN jsonb_typeof(doc -> 'segments') = 'array' THEN doc -> 'segments'
-                ELSE '[]'::jsonb END AS old,
-           ARRAY[]::boolean[] /*hits*/ AS hits
-    FROM cdp_profiles
-    WHERE (id > $1 AND id <= $2) OR id = ANY($3::text[])
-), delta AS (
+WITH page AS MATERIALIZED (
+    -- hits: the conditions; has: whether `old` holds each id (the /*has*/ slot, filled in the
+    -- same way). Only rows where they differ go further.
+    SELECT id, old, ARRAY[]::boolean[] /*hits*/ AS hits, ARRAY[]::boolean[] /*has*/ AS has
+    FROM (SELECT id, doc,
+                 CASE WHEN jsonb_typeof(doc -> 'segments') = 'array' THEN doc -> 'segments'
+                      ELSE '[]'::jsonb END AS old
+          FROM cdp_profiles
+          WHERE (id > $1 AND id <= $2) OR id = ANY($3::text[])) AS src
+), delta AS MATERIALIZED (
     SELECT id, old,
            ARRAY(SELECT s FROM unnest($4::text[], hits) AS u(s, hit)
                  WHERE hit AND NOT old ? s) AS added,
            ARRAY(SELECT s FROM unnest($4::text[], hits) AS u(s, hit)
                  WHERE NOT hit AND old ? s) AS removed
-    FROM page
+    FROM page WHERE hits IS DISTINCT FROM has
 ), changed AS (
     UPDATE cdp_profiles p
     SET doc = jsonb_set(jsonb_set(p.doc, '{segments}',
@@ -77,6 +79,7 @@ WITH page AS (
         segmentation_time = $6
     FROM delta d
     WHERE p.id = d.id AND (cardinality(d.added) > 0 OR cardinality(d.removed) > 0)
+      AND ((p.id > $1 AND p.id <= $2) OR p.id = ANY($3::text[]))  -- the page, for the planner
       AND (CASE WHEN jsonb_typeof(p.doc -> 'segments') = 'array' THEN p.doc -> 'segments'
                 ELSE '[]'::jsonb END) = d.old
     RETURNING p.id, p.doc, d.added, d.removed
@@ -106,13 +109,13 @@ SELECT (SELECT count(*) FROM changed) AS profiles,
 -- name: seg_apply_decisions
 -- Workflow segmentation of one page: profile $1[i] belongs to segment $3 when $2[i]. Adds or
 -- removes that one id, like seg_apply ($4, $5 stamp; $6 job; $7 triggers on).
-WITH page AS (
+WITH page AS MATERIALIZED (
     SELECT p.id,
            CASE WHEN jsonb_typeof(p.doc -> 'segments') = 'array' THEN p.doc -> 'segments'
                 ELSE '[]'::jsonb END AS old,
            u.hit
     FROM unnest($1::text[], $2::boolean[]) AS u(id, hit) JOIN cdp_profiles p ON p.id = u.id
-), delta AS (
+), delta AS MATERIALIZED (
     SELECT id, old,
            CASE WHEN hit AND NOT old ? $3 THEN ARRAY[$3::text] ELSE '{}'::text[] END AS added,
            CASE WHEN NOT hit AND old ? $3 THEN ARRAY[$3::text] ELSE '{}'::text[] END AS removed
@@ -161,7 +164,7 @@ WITH cur AS (
     SELECT id, CASE WHEN jsonb_typeof(doc -> 'segments') = 'array' THEN doc -> 'segments'
                     ELSE '[]'::jsonb END AS old
     FROM cdp_profiles WHERE id = $1 FOR UPDATE
-), delta AS (
+), delta AS MATERIALIZED (
     SELECT id, old, ARRAY(SELECT DISTINCT s FROM unnest($2::text[]) AS s
                           WHERE NOT old ? s ORDER BY s) AS added
     FROM cur
