@@ -38,7 +38,7 @@ def job_ctx(res: SegmentsResources, job_type: str = "segmentation",
     return JobContext(uuid or uuid4(), job_type, 1, res, db=res.pool)
 
 
-async def add_profiles(pool: asyncpg.Pool, docs: list[dict[str, Any]]) -> None:
+async def add_profiles(pool: asyncpg.Pool | asyncpg.Connection, docs: list[dict[str, Any]]) -> None:
     """Insert profile documents (each has an id) as the collector would keep them."""
     rows = []
     for d in docs:
