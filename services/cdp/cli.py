@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -82,8 +83,15 @@ def load_cmd(path: Path = typer.Argument(..., help="NDJSON file, one event docum
                     TextColumn("loading"), BarColumn(), TaskProgressColumn(),
                     TransferSpeedColumn(), disable=quiet, console=Console(stderr=True)) as bar:
                 task = bar.add_task("load", total=size)
-                await load(res.store, fh, report, batch=batch,
-                           progress=lambda _n: bar.update(task, completed=fh.tell()))
+                read = [0]
+
+                def lines() -> Iterator[str]:
+                    for line in fh:
+                        read[0] += len(line)
+                        yield line
+
+                await load(res.store, lines(), report, batch=batch,
+                           progress=lambda _n: bar.update(task, completed=read[0]))
 
     run_async(go)
     typer.echo(f"{report.stored} events stored, {report.duplicates} already there, "

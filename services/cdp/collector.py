@@ -15,7 +15,7 @@ from typing import Any
 from services.cdp import model
 from services.cdp.hooks import run_post_event_hooks
 from services.cdp.model import Event
-from services.cdp.store import CdpStore, q
+from services.cdp.store import CdpStore, event_rows, q
 from services.cdp.tracker import TrackerPayload, TrackEvent
 
 
@@ -51,8 +51,8 @@ class Collected:
         }
 
 
-def status_after(status: str, events: list[Event]) -> str:
-    """A session's metadata.status once these events are applied in order."""
+def status_after(status: str | None, events: list[Event]) -> str | None:
+    """A session's metadata.status once these events are applied in order (None: no change)."""
     for e in events:
         if not model.is_activity(e.source_id):
             continue
@@ -61,22 +61,20 @@ def status_after(status: str, events: list[Event]) -> str:
     return status
 
 
-def system_events(*, profile_created: bool, session_created: bool, prev_status: str | None,
-                  payload_types: list[str], now: datetime, session_id: str,
+SYSTEM = ((model.PROFILE_CREATED, 3), (model.SESSION_OPENED, 2), (model.VISIT_STARTED, 1))
+
+
+def system_events(ids: list[str], *, profile_created: bool, session_created: bool,
+                  reopened: bool, payload_types: list[str], now: datetime, session_id: str,
                   profile_id: str) -> list[Event]:
-    """The visit lifecycle's events for a payload (none when it carries a visit-ended)."""
-    if model.VISIT_ENDED in payload_types:
-        return []
-    out: list[tuple[str, int, dict[str, Any]]] = []
-    if profile_created:
-        out.append((model.PROFILE_CREATED, 3, {}))
-    if session_created:
-        out.append((model.SESSION_OPENED, 2, {}))
-    if session_created or prev_status == model.ENDED:
-        out.append((model.VISIT_STARTED, 1, {"trigger-event-types": payload_types}))
-    return [Event(id=str(uuid.uuid4()), type=kind, insert_time=now - timedelta(seconds=back),
+    """The visit lifecycle's events the collect statement added, in time order."""
+    wanted = (profile_created, session_created, reopened)
+    return [Event(id=eid, type=kind, insert_time=now - timedelta(seconds=back),
                   source_id=model.INTERNAL_SOURCE_ID, session_id=session_id,
-                  profile_id=profile_id, properties=props) for kind, back, props in out]
+                  profile_id=profile_id,
+                  properties={"trigger-event-types": payload_types}
+                  if kind == model.VISIT_STARTED else {})
+            for eid, (kind, back), want in zip(ids, SYSTEM, wanted, strict=True) if want]
 
 
 def tracked_events(payload: TrackerPayload, good: list[tuple[int, TrackEvent]], now: datetime,
@@ -102,28 +100,25 @@ async def collect(store: CdpStore, payload: TrackerPayload, good: list[tuple[int
     profile_id = (payload.profile.id if payload.profile else None) or str(uuid.uuid4())
     tracked = tracked_events(payload, good, now, session_id, profile_id)
     await store.ensure_partitions([now - timedelta(seconds=3), now])
-    async with store.pool.acquire() as conn, conn.transaction():
+    stamp = model.iso(now)
+    types = [e.type for e in tracked]
+    add_system = system and model.VISIT_ENDED not in types
+    ids = [str(uuid.uuid4()) for _ in SYSTEM]
+    async with store.pool.acquire() as conn:
         row = await conn.fetchrow(
-            q("cdp_open_session"), session_id, profile_id,
-            model.session_document(session_id, profile_id, now, context=payload.context),
-            model.ACTIVE, now)
-        assert row is not None
-        session_created, prev_status = bool(row["created"]), str(row["status"])
-        doc = model.profile_document(profile_id, now)
-        if session_created:
-            doc["metadata"]["time"]["visit"].update(current=model.iso(now), count=1)
-        profile_created = bool(await conn.fetchval(
-            q("cdp_touch_profile"), profile_id, doc, now, session_created, model.iso(now)))
-        added = system_events(
-            profile_created=profile_created, session_created=session_created,
-            prev_status=None if session_created else prev_status,
-            payload_types=[e.type for e in tracked], now=now, session_id=session_id,
-            profile_id=profile_id) if system else []
-        events = added + tracked
-        await store.insert_events(conn, events)
-        status = status_after(prev_status, events)
-        await conn.execute(q("cdp_close_session_update"), session_id, status, now,
-                           model.iso(now))
+            q("cdp_collect"), session_id, profile_id,
+            model.dumps(model.session_document(session_id, profile_id, now,
+                                               context=payload.context)),
+            now, model.dumps(model.profile_document(profile_id, now)), stamp,
+            *event_rows(tracked), add_system, ids,
+            model.dumps({"trigger-event-types": types}), status_after(None, tracked),
+            model.INTERNAL_SOURCE_ID)
+    assert row is not None
+    session_created, profile_created = bool(row["session_created"]), bool(row["profile_created"])
+    added = system_events(ids, profile_created=profile_created, session_created=session_created,
+                          reopened=bool(row["reopened"]), payload_types=types, now=now,
+                          session_id=session_id, profile_id=profile_id) if add_system else []
+    events, status = added + tracked, str(row["status"])
     collected = Collected(profile_id, session_id, payload.source.id, events, refused,
                           profile_created, session_created, status)
     collected.hook_failures = await run_post_event_hooks(collected)

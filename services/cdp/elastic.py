@@ -6,6 +6,7 @@ Index names: `tracardi-event-<year>-<month>` (one per month, read as `tracardi-e
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
@@ -172,6 +173,8 @@ class Elastic:
 async def open_elastic(elastic_host: str, production: bool) -> AsyncIterator[Elastic]:
     """An Elastic for ELASTIC_HOST (no request is made until one is needed); closed at exit."""
     urls = hosts(elastic_host)
+    # The transport logs every retried request with a traceback; our error says it once.
+    logging.getLogger("elastic_transport").setLevel(logging.ERROR)
     client = AsyncElasticsearch(hosts=urls, request_timeout=10, retry_on_timeout=False,
                                 max_retries=1)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,11 @@ ACTIVE, STARTED, ENDED = "active", "started", "ended"
 def normalise_type(value: str) -> str:
     """An event type as Tracardi stores it: trimmed, lower case, spaces become '-'."""
     return value.strip().lower().replace(" ", "-")
+
+
+def dumps(doc: Any) -> str:
+    """A document as compact JSON text."""
+    return json.dumps(doc, separators=(",", ":"), default=str)
 
 
 def iso(moment: datetime) -> str:
@@ -52,6 +58,8 @@ class Event:
     status: str = "collected"
     context: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    # The document as JSON text when it is known already (a history line kept as it came).
+    raw: str | None = None
 
     @property
     def persistent(self) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from services.cdp.model import Event
+from services.cdp.model import Event, dumps
 from supervisor.store.sql import Queries
 
 Conn = asyncpg.Connection | PoolConnectionProxy
@@ -32,8 +32,12 @@ def event_rows(events: Sequence[Event]) -> list[list[Any]]:
     """The columns of cdp_insert_events for a batch of events."""
     cols: list[list[Any]] = [[] for _ in range(8)]
     for e in events:
+        if not e.persistent:
+            continue
         for col, value in zip(cols, (e.id, e.insert_time, e.type, e.status, e.source_id,
-                                     e.session_id, e.profile_id, e.document()), strict=True):
+                                     e.session_id, e.profile_id,
+                                     e.raw if e.raw is not None else dumps(e.document())),
+                              strict=True):
             col.append(value)
     return cols
 
@@ -61,10 +65,10 @@ class CdpStore:
 
     async def insert_events(self, conn: Conn, events: Sequence[Event]) -> int:
         """Store the persistent events of a batch on `conn`; returns how many were new."""
-        keep = [e for e in events if e.persistent]
-        if not keep:
+        cols = event_rows(events)
+        if not cols[0]:
             return 0
-        rows = await conn.fetch(q("cdp_insert_events"), *event_rows(keep))
+        rows = await conn.fetch(q("cdp_insert_events"), *cols)
         return len(rows)
 
     async def add_source(self, source_id: str, name: str) -> asyncpg.Record:

@@ -9,6 +9,7 @@ import typer
 from supervisor.cli.common import fail, families, print_json
 from supervisor.config import EX_CONFIG, SETTINGS, Config, ConfigError, describe, load_config
 from supervisor.families import Families
+from supervisor.schedule.sync import invalid_tables
 from supervisor.settings import env_names
 
 app = typer.Typer(help="Inspect and check the effective settings.", no_args_is_help=True)
@@ -63,6 +64,11 @@ def show(as_json: bool = typer.Option(False, "--json", help="Print JSON, not a t
 def check() -> None:
     """Validate the settings; exit 78 with the bad setting named if one is wrong."""
     config, found = _load()
+    invalid = invalid_tables(found.registry, config.schedules)
+    if invalid:
+        fail("; ".join(f"[schedules.{name}] {why}" for name, why in invalid.items())
+             + " (fix or remove the table; `supervisor schedule explain` shows valid forms)",
+             EX_CONFIG)
     count = len(SETTINGS) + len(family_rows(found))
     typer.echo(f"config ok ({config.path or 'no config file'}; {count} settings, "
-               f"{len(found.loaded)} job families)")
+               f"{len(config.schedules)} schedules, {len(found.loaded)} job families)")

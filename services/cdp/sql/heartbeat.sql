@@ -19,8 +19,10 @@ WITH grp AS (
     ORDER BY session_id
     LIMIT $4
 ), qual AS (
-    SELECT g.session_id, g.last_activity, s.profile_id
-    FROM grp g JOIN cdp_sessions s ON s.id = g.session_id
+    -- One index probe per candidate (a join would hash the whole sessions table per page).
+    SELECT g.session_id, g.last_activity,
+           (SELECT s.profile_id FROM cdp_sessions s WHERE s.id = g.session_id) AS profile_id
+    FROM grp g
     WHERE g.last_activity < $5 AND (g.last_flag IS NULL OR g.last_flag < g.last_activity)
 ), marked AS (
     INSERT INTO cdp_heartbeat_marks AS m (kind, subject_id, stamp, marked_at)
@@ -56,8 +58,10 @@ WITH grp AS (
     ORDER BY session_id
     LIMIT $4
 ), qual AS (
-    SELECT g.session_id, g.last_activity, s.profile_id
-    FROM grp g JOIN cdp_sessions s ON s.id = g.session_id
+    -- One index probe per candidate (a join would hash the whole sessions table per page).
+    SELECT g.session_id, g.last_activity,
+           (SELECT s.profile_id FROM cdp_sessions s WHERE s.id = g.session_id) AS profile_id
+    FROM grp g
     WHERE g.last_open IS NOT NULL AND g.last_activity < $5
       AND (g.last_close IS NULL OR g.last_close < g.last_open)
 ), marked AS (
@@ -99,8 +103,9 @@ WITH grp AS (
     LIMIT $4
 ), qual AS (
     SELECT g.profile_id, g.last_activity
-    FROM grp g JOIN cdp_profiles p ON p.id = g.profile_id
+    FROM grp g
     WHERE g.last_activity < $5 AND (g.last_flag IS NULL OR g.last_flag < g.last_activity)
+      AND EXISTS (SELECT 1 FROM cdp_profiles p WHERE p.id = g.profile_id)
 ), marked AS (
     INSERT INTO cdp_heartbeat_marks AS m (kind, subject_id, stamp, marked_at)
     SELECT $8, profile_id, last_activity, $6 FROM qual
@@ -143,9 +148,10 @@ WITH grp AS (
     LIMIT $4
 ), qual AS (
     SELECT g.profile_id, g.last_activity
-    FROM grp g JOIN cdp_profiles p ON p.id = g.profile_id
+    FROM grp g
     WHERE g.last_activity < $5
-      AND (p.segmentation_time IS NULL OR p.segmentation_time < g.last_activity)
+      AND EXISTS (SELECT 1 FROM cdp_profiles p WHERE p.id = g.profile_id
+                  AND (p.segmentation_time IS NULL OR p.segmentation_time < g.last_activity))
       AND NOT EXISTS (SELECT 1 FROM cdp_events x
                       WHERE x.profile_id = g.profile_id AND x.activity
                         AND x.insert_time >= $5 AND x.insert_time <= $6)

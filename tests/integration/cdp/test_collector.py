@@ -126,3 +126,25 @@ async def test_hooks_see_each_stored_batch_and_a_failing_hook_is_reported(
         hooks.unregister_post_event_hook(broken)
     assert seen == [["profile-created", "session-opened", "visit-started", "purchase"]]
     assert len(got.hook_failures) == 1 and "RuntimeError: mapping down" in got.hook_failures[0]
+
+
+async def test_writers_meeting_a_new_month_at_once_all_succeed(cdp: CdpStore) -> None:
+    import asyncio
+
+    first = datetime(2027, 5, 1, tzinfo=UTC)
+    stores = [CdpStore(cdp.pool) for _ in range(8)]
+    await asyncio.gather(*(s.ensure_partitions([first]) for s in stores))
+    async with cdp.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT to_regclass('cdp_events_2027_05') IS NOT NULL")
+
+
+async def test_concurrent_payloads_reopen_an_ended_visit_once(cdp: CdpStore) -> None:
+    import asyncio
+
+    await track(cdp, body("page-view"), T0)
+    await track(cdp, body("visit-ended"), T0 + timedelta(minutes=1))
+    later = [T0 + timedelta(minutes=5, microseconds=i) for i in range(6)]
+    results = await asyncio.gather(*(track(cdp, body("click"), at) for at in later))
+    assert sum(1 for r in results for e in r.events if e.type == "visit-started") == 1
+    stored = [r["type"] for r in await cdp.session_events("s1")]
+    assert stored.count("visit-started") == 2  # the first visit's and the reopened one's
