@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -57,6 +58,16 @@ class Rule(BaseModel):
         if value not in (EQUALS, EQUALS_IF_NOT_EXISTS, APPEND):
             raise ValueError("op must be 0 (equals), 1 (equals if not exists) or 2 (append)")
         return value
+
+    @cached_property
+    def source(self) -> tuple[str, ...]:
+        """The event path, split once."""
+        return tuple(self.event.value.split("."))
+
+    @cached_property
+    def target(self) -> tuple[str, ...]:
+        """The profile path, split once."""
+        return tuple(self.profile.value.split("."))
 
     @model_validator(mode="after")
     def _target(self) -> Rule:
@@ -131,24 +142,24 @@ def _set(doc: dict[str, Any], path: list[str], value: Any) -> bool:
 
 def apply_rule(profile: dict[str, Any], event: dict[str, Any], rule: Rule) -> str | None:
     """Apply one rule in place; returns a warning when it was skipped."""
-    value = lookup(event, tuple(rule.event.value.split(".")))
-    target = rule.profile.value.split(".")
+    value = lookup(event, rule.source)
     if _empty(value):
         return f"event value {rule.event.value!r} is empty; {rule.profile.value!r} not changed"
-    current = lookup(profile, tuple(target))
+    current = lookup(profile, rule.target)
     if rule.op == EQUALS_IF_NOT_EXISTS and not (current is MISSING or current is None):
         return None
     if rule.op == APPEND:
         if isinstance(value, dict):
             return f"event value {rule.event.value!r} is an object; append takes scalars or lists"
-        items = current if isinstance(current, list) else (
+        new = list(current) if isinstance(current, list) else (
             [] if current is MISSING or current is None else [current])
-        new = list(items)
         for v in value if isinstance(value, list) else [value]:
             if v not in new:
-                new.append(v)
+                new.append(copy.deepcopy(v) if isinstance(v, dict | list) else v)
         value = new
-    if not _set(profile, target, copy.deepcopy(value)):
+    elif isinstance(value, dict | list):  # the profile must not share objects with the event
+        value = copy.deepcopy(value)
+    if not _set(profile, list(rule.target), value):
         return f"{rule.profile.value!r} runs through a value that is not an object; not changed"
     return None
 

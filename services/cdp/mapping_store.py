@@ -78,6 +78,17 @@ class MappingStore:
         return mapped
 
 
+def read_keys(by_type: ByType) -> list[str]:
+    """The top-level event keys the mappings read (values and conditions), with id and type."""
+    keys = {"id", "type"}
+    for mappings in by_type.values():
+        for m, cond in mappings:
+            keys.update(r.event.value.split(".")[0] for r in m.event_to_profile)
+            if cond is not None:
+                keys.update(f.path[0] for f in t.fields(cond) if f.source == "event")
+    return sorted(keys)
+
+
 class ReplayPayload(BaseModel):
     """Replay the mappings over events inserted in [`from`, `to`) (ISO 8601)."""
 
@@ -113,6 +124,7 @@ class PostCollectionMapping:
         rows = await ctx.db.fetch(q("map_records"), None, True, None)
         by_type = loaded([r for r in rows if not payload.mappings or r["id"] in payload.mappings])
         types = sorted(by_type)
+        keys = read_keys(by_type)
         state = dict(ctx.checkpoint_state or {"after": "", "profiles": 0, "events": 0})
         while types:
             page = [r["profile_id"] for r in await ctx.db.fetch(
@@ -122,7 +134,7 @@ class PostCollectionMapping:
                 break
             events: dict[str, list[dict[str, Any]]] = {}
             for r in await ctx.db.fetch(q("map_replay_events"), page, payload.since,
-                                        payload.until, types):
+                                        payload.until, types, keys):
                 events.setdefault(r["profile_id"], []).append(r["doc"])
             state["events"] += await store.apply_to_profiles(events, by_type)
             state["profiles"] += len(page)

@@ -43,8 +43,13 @@ WHERE insert_time >= $2 AND insert_time < $3 AND type = ANY($5::text[])
 ORDER BY profile_id LIMIT $4;
 
 -- name: map_replay_events
--- Those profiles' events of types $4 in [$2, $3), in the order they were collected.
-SELECT profile_id, doc FROM cdp_events
+-- Those profiles' events of types $4 in [$2, $3), in the order they were collected; of each
+-- document only the top-level keys $5 the mappings read (all of it when $5 is NULL).
+SELECT profile_id,
+       CASE WHEN $5::text[] IS NULL THEN doc
+            ELSE (SELECT jsonb_object_agg(k, doc -> k) FROM unnest($5::text[]) AS k
+                  WHERE doc ? k) END AS doc
+FROM cdp_events
 WHERE profile_id = ANY($1::text[]) AND insert_time >= $2 AND insert_time < $3
   AND type = ANY($4::text[])
 ORDER BY profile_id, insert_time, id;
