@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from typing import Any, Literal
-from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -62,7 +61,7 @@ class Segmentation:
         if segs:
             await self._queue(ctx, store, p, total, chunk, triggers)
         pages = 0
-        if payload.workflow and not state.get("workflow_done"):
+        if payload.workflow:  # page job uuids derive from this job: a retry adds none twice
             pages = await enqueue_workflow_pages(ctx, store, payload.segments, triggers)
         log.info("segmentation done", extra={"action": "segmentation_done", "job": ctx.uuid,
                                              **total.as_dict()})
@@ -141,8 +140,7 @@ class WorkflowSegmentation:
         docs = [r["doc"] for r in rows]
         members = await self.decide(ctx, docs)
         decisions = {d["id"]: d["id"] in members for d in docs}
-        job = ctx.uuid if isinstance(ctx.uuid, UUID) else None
         row = await SegmentStore(ctx.db).apply_decisions(
-            payload.segment, decisions, datetime.now(UTC), job, payload.triggers)
+            payload.segment, decisions, datetime.now(UTC), ctx.uuid, payload.triggers)
         return {"profiles": row["profiles"], "added": row["added"], "removed": row["removed"],
                 "fired": row["fired"]}
