@@ -90,10 +90,14 @@ def load_cmd(path: Path = typer.Argument(..., help="NDJSON file, one event docum
                         read[0] += len(line)
                         yield line
 
-                await load(res.store, lines(), report, batch=batch,
+                await load(res.store, lines(), report, batch=batch, elastic=res.elastic,
                            progress=lambda _n: bar.update(task, completed=read[0]))
 
-    run_async(go)
+    try:
+        run_async(go)
+    except ElasticUnavailable as exc:
+        fail(f"{exc} (after {report.stored} events stored in PostgreSQL; loading again "
+             "skips them)", EX_UNAVAILABLE)
     typer.echo(f"{report.stored} events stored, {report.duplicates} already there, "
                f"{len(report.refused)} lines refused of {report.lines}")
     for bad in report.refused[:20]:

@@ -1,8 +1,9 @@
 """Collecting a tracker payload: sessions, profiles, the visit lifecycle's system events.
 
-`collect()` is the one path every tracked payload takes (POST /track calls it): it stores the
-events, creates or updates the session and the profile in one transaction, then runs the
-post-event hooks of services.cdp.hooks (segmentation, mapping) on what was stored.
+`collect()` is the one path every tracked payload takes (POST /track calls it): one statement
+(`cdp_collect`) creates or updates the session and the profile, adds the system events and
+stores the events; then the post-event hooks of services.cdp.hooks (segmentation, mapping) run
+on what was stored.
 """
 
 from __future__ import annotations

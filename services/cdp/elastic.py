@@ -6,6 +6,7 @@ Index names: `tracardi-event-<year>-<month>` (one per month, read as `tracardi-e
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
@@ -91,15 +92,17 @@ def event_operations(indices: Indices, events: Iterable[Event], *,
             continue
         action = "create" if create else "index"
         ops.append({action: {"_index": indices.event_write(e.insert_time), "_id": e.id}})
-        ops.append(e.document())
+        ops.append(json.loads(e.raw) if e.raw is not None else e.document())
     return ops
 
 
-def document_operations(index: str, docs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Bulk lines indexing session or profile documents under their `id`."""
+def document_operations(index: str, docs: Iterable[Mapping[str, Any]],
+                        action: str = "index") -> list[dict[str, Any]]:
+    """Bulk lines writing session or profile documents under their `id` (`create` leaves
+    an existing one alone)."""
     ops: list[dict[str, Any]] = []
     for doc in docs:
-        ops.append({"index": {"_index": index, "_id": str(doc["id"])}})
+        ops.append({action: {"_index": index, "_id": str(doc["id"])}})
         ops.append(dict(doc))
     return ops
 
@@ -115,7 +118,8 @@ def update_operations(index: str, ids: Iterable[str],
 
 
 def bulk_outcome(body: Mapping[str, Any]) -> tuple[int, int, list[str]]:
-    """(written, conflicts, other errors) of a bulk response; a 409 is an earlier run's."""
+    """(written, conflicts, other errors) of a bulk response; a 409 is an earlier run's, and
+    an update of a session or profile the index does not hold (404) is no error."""
     written = conflicts = 0
     errors: list[str] = []
     for item in body.get("items", []):
@@ -125,6 +129,8 @@ def bulk_outcome(body: Mapping[str, Any]) -> tuple[int, int, list[str]]:
             written += 1
         elif status == 409:
             conflicts += 1
+        elif status == 404 and "update" in item:
+            continue
         else:
             err = result.get("error") or {}
             errors.append(f"{result.get('_index')}/{result.get('_id')}: {status} "

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.cdp import model
 from services.cdp.collector import status_after
+from services.cdp.elastic import Elastic, document_operations, event_operations
 from services.cdp.model import Event
 from services.cdp.store import CdpStore, q
 from services.cdp.tracker import describe
@@ -167,8 +168,19 @@ async def store_batch(store: CdpStore, events: list[Event]) -> int:
     return stored
 
 
+async def mirror_batch(elastic: Elastic, events: list[Event]) -> None:
+    """Write a stored batch to Elasticsearch too: events indexed under their ids, sessions and
+    profiles created only where the index has none."""
+    s_cols, p_cols = _subjects(events)
+    await elastic.bulk(
+        event_operations(elastic.indices, events)
+        + document_operations(elastic.indices.session, s_cols[2], "create")
+        + document_operations(elastic.indices.profile, p_cols[1], "create"))
+
+
 async def load(store: CdpStore, source: Iterable[str], report: LoadReport, *,
-               batch: int = BATCH, progress: Any = None) -> LoadReport:
+               batch: int = BATCH, progress: Any = None,
+               elastic: Elastic | None = None) -> LoadReport:
     """Load every line of an NDJSON stream, `batch` events per transaction.
 
     The next batch is parsed while the previous one is being written.
@@ -182,19 +194,21 @@ async def load(store: CdpStore, source: Iterable[str], report: LoadReport, *,
         if len(pending) >= batch:
             if writing is not None:
                 await writing
-            writing = asyncio.create_task(_flush(store, pending, report, progress))
+            writing = asyncio.create_task(_flush(store, pending, report, progress, elastic))
             pending = []
     if writing is not None:
         await writing
     if pending:
-        await _flush(store, pending, report, progress)
+        await _flush(store, pending, report, progress, elastic)
     return report
 
 
 async def _flush(store: CdpStore, pending: list[Event], report: LoadReport,
-                 progress: Any) -> None:
+                 progress: Any, elastic: Elastic | None = None) -> None:
     stored = await store_batch(store, pending)
     report.stored += stored
     report.duplicates += len(pending) - stored
+    if elastic is not None:
+        await mirror_batch(elastic, pending)
     if progress is not None:
         progress(len(pending))

@@ -12,13 +12,46 @@ from fastapi.responses import JSONResponse
 from services.cdp.collector import Collected, collect
 from services.cdp.elastic import ElasticUnavailable, document_operations, event_operations
 from services.cdp.resources import CdpResources
-from services.cdp.store import q
+from services.cdp.settings import CdpSettings
+from services.cdp.store import CdpStore, q
 from services.cdp.tracker import PayloadError, parse_events, parse_payload
 from supervisor.api.auth import HEADER, ApiContext
 from supervisor.api.errors import ApiError, error_body
+from supervisor.api.models import Error
+from supervisor.api.openapi import ERRORS
 
 log = logging.getLogger("services.cdp.routes")
 router = APIRouter(tags=["cdp"])
+
+_REF = {"type": "object", "properties": {"id": {"type": "string", "minLength": 1}}}
+BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["source", "events"],
+    "properties": {
+        "source": {**_REF, "required": ["id"]}, "session": _REF, "profile": _REF,
+        "context": {"type": "object"}, "properties": {"type": "object"},
+        "events": {"type": "array", "minItems": 1, "maxItems": 1000, "items": {
+            "type": "object", "required": ["type"],
+            "properties": {"type": {"type": "string", "minLength": 1},
+                           "properties": {"type": "object"}, "options": {"type": "object"},
+                           "context": {"type": "object"}}}}}}}}}}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    **{code: ERRORS[code] for code in (400, 401, 413, 415, 503)},
+    422: {"model": Error, "description": "A tracker payload that cannot be used; the message "
+          "names the field (events refused one by one are listed in a 200 answer)"},
+}
+
+
+def resources_of(request: Request, ctx: ApiContext) -> CdpResources:
+    """The family's resources; an app whose runtime did not open them gets a PostgreSQL-only
+    store on the runtime's pool (embedding the app, tests)."""
+    loaded: CdpResources | None = ctx.runtime.family("cdp").resources
+    if loaded is not None:
+        return loaded
+    fallback: CdpResources | None = getattr(request.app.state, "cdp_resources", None)
+    if fallback is None:
+        fallback = CdpResources(CdpStore(ctx.runtime.pool), CdpSettings.model_validate({}))
+        request.app.state.cdp_resources = fallback
+    return fallback
 
 
 async def _authorize(request: Request, ctx: ApiContext, res: CdpResources,
@@ -59,11 +92,12 @@ async def mirror(res: CdpResources, collected: Collected) -> None:
     await res.elastic.bulk(ops)
 
 
-@router.post("/track", summary="Collect a tracker payload (events of one session)")
+@router.post("/track", summary="Collect a tracker payload (events of one session)",
+             responses=RESPONSES, openapi_extra=BODY)
 async def track(request: Request) -> JSONResponse:
     """Store the payload's events; the answer lists them and any event refused, with why."""
     ctx: ApiContext = request.app.state.ctx
-    res: CdpResources = ctx.runtime.family("cdp").resources
+    res = resources_of(request, ctx)
     body = await _body(request)
     try:
         payload = parse_payload(body)

@@ -13,7 +13,7 @@ class CdpSettings(BaseSettings):
 
     system_events: bool = Field(
         True, description="add profile-created, session-opened and visit-started while "
-        "collecting (SYSTEM_EVENTS)")
+        "collecting")
     heartbeat_page_size: int = Field(
         1000, ge=1, le=100_000, description="sessions or profiles the heartbeat judges in one "
-        "statement (HEARTBEAT_PAGE_SIZE)")
+        "statement")

@@ -80,3 +80,26 @@ async def test_load_with_the_progress_bar_over_many_batches(tmp_path: Path, db_d
     async with cdp.pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM cdp_sessions") == 500
         assert await conn.fetchval("SELECT count(*) FROM cdp_events") == 5000
+
+
+async def test_load_with_elasticsearch_away_says_where_and_what_was_kept(
+        tmp_path: Path, db_dsn: str, cdp: CdpStore) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    path = tmp_path / "h.ndjson"
+    path.write_text(doc(1, "a", "2026-01-01T10:00:00Z") + "\n")
+    env = {"DATABASE_URL": db_dsn, "SUPERVISOR_CONFIG": "/dev/null", "LOG_FORMAT": "plain",
+           "ELASTIC_HOST": f"http://127.0.0.1:{port}"}
+
+    def invoke() -> tuple[int, str]:
+        result = CliRunner().invoke(app, ["cdp", "load", str(path), "--quiet"], env=env)
+        return result.exit_code, result.output
+
+    code, out = await anyio.to_thread.run_sync(invoke)
+    assert code == 69
+    assert f"Elasticsearch at http://127.0.0.1:{port} is unreachable" in out
+    assert "after 1 events stored in PostgreSQL" in out
+    assert len(await cdp.session_events("a")) == 1  # PostgreSQL has the batch

@@ -203,3 +203,48 @@ def result_params(data: dict[str, object]):  # type: ignore[no-untyped-def]
     from services.cdp.heartbeat.params import HeartbeatParams
 
     return HeartbeatParams.model_validate(data)
+
+
+async def test_a_range_scan_touches_only_its_months(cdp: CdpStore) -> None:
+    from services.cdp.datemath import parse_range
+    from services.cdp.heartbeat.pg import page_args
+    from services.cdp.store import q
+
+    await load(cdp, ev("old", "p1", "page-view", at(9, 0, day=15, month=1)),
+               ev("new", "p2", "page-view", at(11, 0)))
+    params = result_params(INACTIVE)
+    async with cdp.pool.acquire() as conn:
+        plan = "\n".join(r[0] for r in await conn.fetch(
+            "EXPLAIN " + q("cdp_hb_inactive_session"),
+            *page_args(params, parse_range(params.range, NOW), NOW, "")))
+    assert "cdp_events_2026_03" in plan
+    assert "cdp_events_2026_01" not in plan
+
+
+async def test_the_job_resumes_after_its_last_page_with_the_same_now(cdp: CdpStore) -> None:
+    import uuid
+    from typing import Any
+
+    from services.cdp.heartbeat.job import Heartbeat
+    from services.cdp.resources import CdpResources
+    from services.cdp.settings import CdpSettings
+    from supervisor.jobtypes import JobContext
+
+    await session_timeline(cdp)
+    saved: list[dict[str, Any]] = []
+
+    async def save(state: dict[str, Any]) -> None:
+        saved.append(state)
+
+    resources = CdpResources(cdp, CdpSettings.model_validate({"heartbeat_page_size": 2}))
+    state = {"now": NOW.isoformat(), "after": "s-edge", "examined": 3, "emitted": 1,
+             "stored": 1, "pages": 2}
+    ctx = JobContext(uuid.uuid4(), "heartbeat", 2, resources, db=cdp.pool,
+                     checkpoint_state=state, saver=save)
+    report = await Heartbeat().run(ctx, result_params(INACTIVE))
+    # After s-edge come s-flagged, s-hbonly, s-quiet: only s-quiet qualifies.
+    assert await emitted(cdp, "session-inactive") == [("s-quiet", "p1")]
+    assert report["examined"] == {"sessions": 3 + 3}
+    assert report["emitted"] == {"session-inactive": 1 + 1}
+    assert report["now"] == NOW.isoformat()
+    assert saved and all(s["now"] == NOW.isoformat() for s in saved)

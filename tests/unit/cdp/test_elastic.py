@@ -87,8 +87,10 @@ def test_bulk_outcome_counts_conflicts_apart_from_errors() -> None:
         {"create": {"_index": "i", "_id": "a", "status": 201}},
         {"create": {"_index": "i", "_id": "b", "status": 409}},
         {"update": {"_index": "s", "_id": "c", "status": 404,
-                    "error": {"type": "document_missing_exception", "reason": "missing"}}}]}
-    assert bulk_outcome(body) == (1, 1, ["s/c: 404 document_missing_exception missing"])
+                    "error": {"type": "document_missing_exception", "reason": "missing"}}},
+        {"index": {"_index": "i", "_id": "d", "status": 400,
+                   "error": {"type": "mapper_parsing_exception", "reason": "bad"}}}]}
+    assert bulk_outcome(body) == (1, 1, ["i/d: 400 mapper_parsing_exception bad"])
 
 
 def ms(hour: int, minute: int) -> dict[str, Any]:
