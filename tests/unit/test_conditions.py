@@ -111,6 +111,8 @@ ERRORS = [
     ("profile@a > datetime(\"yesterday\")", 13, "needs an ISO 8601 time"),
     ("profile@a == 1 profile@b == 2", 16, "unexpected"),
     ("   ", 1, "empty"),
+    ("profile@a > 1e999999", 13, "out of range"),
+    ("profile@a == \"x\\u0000\"", 14, "NUL"),
 ]
 
 

@@ -20,10 +20,26 @@ from services.cdp.store import q
 CONDITION_SLOT = "true /*condition*/"
 
 
+def _nul_at(value: Any, path: str) -> str | None:
+    """The dotted path of the first string holding NUL, which PostgreSQL cannot store."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    items = value.items() if isinstance(value, dict) else (
+        enumerate(value) if isinstance(value, list) else ())
+    for key, item in items:
+        if isinstance(key, str) and "\x00" in key:
+            return f"{path}.{key!r}".lstrip(".")
+        if (found := _nul_at(item, f"{path}.{key}".lstrip("."))) is not None:
+            return found
+    return None
+
+
 def validated(model: type[BaseModel], body: Any) -> Any:
     """`body` as `model`, or FieldError naming the first bad field."""
     if not isinstance(body, dict):
         raise FieldError("body", "send a JSON object")
+    if (where := _nul_at(body, "")) is not None:
+        raise FieldError(where, "text may not contain NUL (\\u0000)")
     try:
         return model.model_validate(body)
     except ValidationError as exc:

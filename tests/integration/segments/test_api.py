@@ -136,3 +136,11 @@ async def test_collector_maps_then_segments(client: httpx.AsyncClient,
     doc = await seg_pool.fetchval("SELECT doc FROM cdp_profiles WHERE id = 'pp'")
     assert doc["traits"]["email"] == "a@x.io"
     assert doc["segments"] == ["has-email"]
+
+
+async def test_nul_characters_are_refused_naming_the_field(client: httpx.AsyncClient) -> None:
+    _refused(await client.post("/segments", json={"name": "a\u0000b",
+                                                  "condition": "profile@a EXISTS"}),
+             400, "name", "NUL")
+    _refused(await client.post("/mappings", json={**MAPPING, "tags": ["ok", "x\u0000"]}),
+             400, "tags.1", "NUL")

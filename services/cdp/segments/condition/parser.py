@@ -145,7 +145,11 @@ class _Build(Transformer[Token, Any]):
         return t.Literal(self._unquote(items[0]))
 
     def number(self, items: list[Token]) -> t.Operand:
-        return t.Literal(Decimal(str(items[0])))
+        value = Decimal(str(items[0]))
+        if abs(value.adjusted()) > 1000:  # PostgreSQL's numeric (and common sense) end here
+            raise self._fail(f"number {items[0]} is out of range (at most 1e1000)",
+                             _column(items[0]))
+        return t.Literal(value)
 
     def duration(self, items: list[Token]) -> t.Operand:
         offset = parse_offset(str(items[0]))
@@ -211,4 +215,6 @@ class _Build(Transformer[Token, Any]):
             raise self._fail("bad escape in string; use \\\" \\\\ \\n or \\uXXXX",
                              _column(tok)) from None
         assert isinstance(value, str)
+        if "\x00" in value:  # PostgreSQL text cannot hold NUL
+            raise self._fail("a string may not contain NUL (\\u0000)", _column(tok))
         return value
