@@ -11,20 +11,30 @@ from services.cdp import delayed
 from services.cdp.mapping_store import MappingStore
 from services.cdp.segments import service
 from services.cdp.segments.model import FieldError, segment_out
-from services.cdp.segments.resources import SegmentsResources
+from services.cdp.segments.resources import SegmentsResources, SegmentsSettings
 from services.cdp.segments.store import SegmentStore
 from services.cdp.segments.triggers import trigger_out
+from services.cdp.store import CdpStore
 from supervisor.api.auth import ApiContext, authorized
 from supervisor.api.errors import ApiError
+from supervisor.api.openapi import ERRORS
 from supervisor.store.jobs import job_dict
 
 router = APIRouter(tags=["segments"])
+# The routes parse their bodies themselves (each refusal names the field); any JSON object.
+BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object"}}}}}
 T = TypeVar("T")
 FAMILY = "segments"
 
 
 def _res(ctx: ApiContext) -> SegmentsResources:
-    res: SegmentsResources = ctx.runtime.family(FAMILY).resources
+    lf = ctx.runtime.family(FAMILY)
+    if lf.resources is None:  # an app served without the families' resources: the API's pool
+        settings = lf.settings if isinstance(lf.settings, SegmentsSettings) else \
+            SegmentsSettings.model_validate({})
+        lf.resources = SegmentsResources(ctx.runtime.pool, settings, CdpStore(ctx.runtime.pool))
+    res: SegmentsResources = lf.resources
     return res
 
 
@@ -49,14 +59,16 @@ def _missing(kind: str, key: str) -> ApiError:
                     f"/{kind}s for the ids", "id")
 
 
-@router.get("/segments", summary="List segments")
+@router.get("/segments", summary="List segments",
+             responses=ERRORS)
 async def list_segments(ctx: ApiContext = Depends(authorized)) -> dict[str, Any]:
     """Every segment."""
     rows = await SegmentStore(_res(ctx).pool).all()
     return {"segments": [segment_out(r) for r in rows]}
 
 
-@router.post("/segments", summary="Create or replace a segment")
+@router.post("/segments", summary="Create or replace a segment",
+             responses=ERRORS, openapi_extra=BODY)
 async def put_segment(request: Request, ctx: ApiContext = Depends(authorized)
                       ) -> dict[str, Any]:
     """A segment `{name, description, eventType, condition, enabled}`; id from the name."""
@@ -66,7 +78,8 @@ async def put_segment(request: Request, ctx: ApiContext = Depends(authorized)
     return segment_out(row)
 
 
-@router.post("/segments/test", summary="Count the profiles a condition matches")
+@router.post("/segments/test", summary="Count the profiles a condition matches",
+             responses=ERRORS, openapi_extra=BODY)
 async def test_segment(request: Request, ctx: ApiContext = Depends(authorized)
                        ) -> dict[str, Any]:
     """`{condition, limit?}`: how many profiles match and the first ids; changes nothing."""
@@ -81,7 +94,8 @@ async def test_segment(request: Request, ctx: ApiContext = Depends(authorized)
         _res(ctx).pool, body["condition"], limit))
 
 
-@router.get("/segments/{sid}", summary="One segment")
+@router.get("/segments/{sid}", summary="One segment",
+             responses=ERRORS)
 async def get_segment(sid: str, ctx: ApiContext = Depends(authorized)) -> dict[str, Any]:
     """A segment by id."""
     row = await SegmentStore(_res(ctx).pool).get(sid)
@@ -90,7 +104,8 @@ async def get_segment(sid: str, ctx: ApiContext = Depends(authorized)) -> dict[s
     return segment_out(row)
 
 
-@router.post("/segments/{sid}/{state}", summary="Enable or disable a segment")
+@router.post("/segments/{sid}/{state}", summary="Enable or disable a segment",
+             responses=ERRORS)
 async def toggle_segment(sid: str, state: str, ctx: ApiContext = Depends(authorized)
                          ) -> dict[str, Any]:
     """`state` is `enable` or `disable`."""
@@ -102,7 +117,8 @@ async def toggle_segment(sid: str, state: str, ctx: ApiContext = Depends(authori
     return segment_out(row)
 
 
-@router.delete("/segments/{sid}", summary="Delete a segment")
+@router.delete("/segments/{sid}", summary="Delete a segment",
+             responses=ERRORS)
 async def delete_segment(sid: str, ctx: ApiContext = Depends(authorized)) -> dict[str, Any]:
     """Remove a segment (profiles keep its id)."""
     if not await SegmentStore(_res(ctx).pool).remove(sid):
@@ -110,13 +126,15 @@ async def delete_segment(sid: str, ctx: ApiContext = Depends(authorized)) -> dic
     return {"id": sid, "deleted": True}
 
 
-@router.get("/triggers", summary="List trigger rules")
+@router.get("/triggers", summary="List trigger rules",
+             responses=ERRORS)
 async def list_triggers(ctx: ApiContext = Depends(authorized)) -> dict[str, Any]:
     """Every trigger rule."""
     return {"triggers": [trigger_out(r) for r in await SegmentStore(_res(ctx).pool).triggers()]}
 
 
-@router.post("/triggers", summary="Create or replace a trigger rule")
+@router.post("/triggers", summary="Create or replace a trigger rule",
+             responses=ERRORS, openapi_extra=BODY)
 async def put_trigger(request: Request, ctx: ApiContext = Depends(authorized)
                       ) -> dict[str, Any]:
     """`{name, type: segment-add, segment: {id}, action: {type: job|event|webhook, ...}}`."""
@@ -126,7 +144,8 @@ async def put_trigger(request: Request, ctx: ApiContext = Depends(authorized)
     return trigger_out(row)
 
 
-@router.delete("/triggers/{rid}", summary="Delete a trigger rule")
+@router.delete("/triggers/{rid}", summary="Delete a trigger rule",
+             responses=ERRORS)
 async def delete_trigger(rid: str, ctx: ApiContext = Depends(authorized)) -> dict[str, Any]:
     """Remove a rule."""
     if not await SegmentStore(_res(ctx).pool).remove_trigger(rid):
@@ -134,13 +153,15 @@ async def delete_trigger(rid: str, ctx: ApiContext = Depends(authorized)) -> dic
     return {"id": rid, "deleted": True}
 
 
-@router.get("/mappings", summary="List event-to-profile mappings")
+@router.get("/mappings", summary="List event-to-profile mappings",
+             responses=ERRORS)
 async def list_mappings(ctx: ApiContext = Depends(authorized)) -> dict[str, Any]:
     """Every mapping record."""
     return {"mappings": await MappingStore(_res(ctx).pool).records()}
 
 
-@router.post("/mappings", summary="Create or replace a mapping")
+@router.post("/mappings", summary="Create or replace a mapping",
+             responses=ERRORS, openapi_extra=BODY)
 async def put_mapping(request: Request, ctx: ApiContext = Depends(authorized)
                       ) -> dict[str, Any]:
     """`{name, event_type, enabled, config: {condition?}, event_to_profile: [...]}`."""
@@ -150,7 +171,8 @@ async def put_mapping(request: Request, ctx: ApiContext = Depends(authorized)
     return (await store.records(mid))[0]
 
 
-@router.get("/mappings/{mid}", summary="One mapping")
+@router.get("/mappings/{mid}", summary="One mapping",
+             responses=ERRORS)
 async def get_mapping(mid: str, ctx: ApiContext = Depends(authorized)) -> dict[str, Any]:
     """A mapping by id."""
     found = await MappingStore(_res(ctx).pool).records(mid)
@@ -159,7 +181,8 @@ async def get_mapping(mid: str, ctx: ApiContext = Depends(authorized)) -> dict[s
     return found[0]
 
 
-@router.delete("/mappings/{mid}", summary="Delete a mapping")
+@router.delete("/mappings/{mid}", summary="Delete a mapping",
+             responses=ERRORS)
 async def delete_mapping(mid: str, ctx: ApiContext = Depends(authorized)) -> dict[str, Any]:
     """Remove a mapping."""
     if not await MappingStore(_res(ctx).pool).remove(mid):
@@ -167,7 +190,8 @@ async def delete_mapping(mid: str, ctx: ApiContext = Depends(authorized)) -> dic
     return {"id": mid, "deleted": True}
 
 
-@router.post("/events/schedule", summary="Collect an event later (a delayed event)")
+@router.post("/events/schedule", summary="Collect an event later (a delayed event)",
+             responses=ERRORS, openapi_extra=BODY)
 async def schedule_event(request: Request, ctx: ApiContext = Depends(authorized)
                          ) -> dict[str, Any]:
     """`{timestamp, event: {type, properties, source, session, profile}}`: a job due then."""
