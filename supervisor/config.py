@@ -21,7 +21,6 @@ from supervisor.retention import DEFAULT_TEXT, parse_retention
 
 EX_CONFIG = 78  # sysexits.h: systemd's RestartPreventExitStatus keeps a bad setting from looping
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-INT32_MAX = 2_147_483_647
 DAY = 86_400.0
 
 
@@ -76,6 +75,7 @@ class Settings(BaseModel):
     production: bool = _f(False, "production data: Elasticsearch indexes get the prod- prefix")
     api_host: str = _f("127.0.0.1", "HTTP API listen address")
     api_port: int = _f(8000, "HTTP API port (0: any free port)", 0, 65535)
+    metrics_require_key: bool = _f(False, "require an X-API-Key on /metrics (open by default)")
 
     @field_validator("logging_level", mode="before")
     @classmethod

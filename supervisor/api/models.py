@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
 
+from supervisor.jsonvalues import INT32_MAX
 from supervisor.states import Status
-from supervisor.submit import INT32_MAX, TEXT_MAX, JobRequest
+from supervisor.submit import TEXT_MAX, JobRequest
 
 __all__ = ["INT32_MAX", "CreateJob"]
 

@@ -30,6 +30,7 @@ from supervisor.store.ports import JobStore
 
 log = logging.getLogger("supervisor.lanes.pool")
 PROGRESS_EVERY = 1.0  # seconds between progress writes of one job
+PROGRESS_TIMEOUT = 2.0  # a progress write that takes longer is given up
 TRACE_LIMIT = 4000  # characters of a traceback kept with the job (the end, where it was raised)
 CHECKPOINT_PATIENCE = 60.0  # seconds a checkpoint write waits out a database outage
 # Stop reasons after which the job goes back untouched (no attempt used): the process is
@@ -72,6 +73,9 @@ class WorkerPool:
         self.max_delay = max_delay
         self.limits = limits
         self.running: dict[UUID, _Run] = {}
+        # Every run by (job id, token): after an outage the same job can run here twice for a
+        # moment, the taken run and a fresh claim of it, and only the first must stop.
+        self.held: dict[tuple[int, int], _Run] = {}
         # Labelled metric children are looked up once: labels() per job costs more than a no-op job.
         self._pickup = PICKUP_SECONDS.labels(lane)
         self._per_type: dict[tuple[str, str], tuple[Any, Any]] = {}
@@ -101,6 +105,14 @@ class WorkerPool:
             run.scope.cancel()
         return len(self.running)
 
+    def abandon(self, runs: set[tuple[int, int]]) -> int:
+        """Interrupt these (job id, token) runs: the jobs were taken over, results are void."""
+        taken = [self.held[key] for key in runs if key in self.held]
+        for run in taken:
+            run.ctx.stop_reason = "fenced"
+            run.scope.cancel()
+        return len(taken)
+
     def cancel(self, uuid: UUID) -> bool:
         """Stop one running job (a user cancelled it); its late result is fenced anyway."""
         run = self.running.get(uuid)
@@ -123,24 +135,31 @@ class WorkerPool:
 
     async def _execute(self, job: Claimed) -> None:
         started = datetime.now(UTC)
-        self.writer.started(Started(job.id, job.token, started))
+        marked = self.writer.started(Started(job.id, job.token, started))
         if job.attempts == 0:
             self._pickup.observe(max(0.0, (started - job.created_at).total_seconds()))
         timeout = self._timeout(job)
-        deadline = anyio.current_time() + timeout if timeout else math.inf
         ctx = self._context(job)
-        scope = anyio.CancelScope(deadline=deadline)
-        self.running[job.uuid] = _Run(scope, ctx)
+        scope = anyio.CancelScope()  # the deadline starts with the handler, below
+        run = self.running[job.uuid] = self.held[job.id, job.token] = _Run(scope, ctx)
         self._idle.clear()
         outcome: _Outcome | None = None
         clock = time.perf_counter()
         try:
             with scope:
-                outcome = await self._attempt(job, ctx)
+                # Not before PostgreSQL knows it runs here (poison-pill count, see writer);
+                # a job cancelled or taken over meanwhile is not run at all.
+                if await marked:
+                    scope.deadline = anyio.current_time() + timeout if timeout else math.inf
+                    outcome = await self._attempt(job, ctx)
+                else:
+                    ctx.stop_reason = ctx.stop_reason or "fenced"
             if outcome is None and scope.cancelled_caught and ctx.stop_reason is None:
                 outcome = self._failure(job, TimeoutError(f"timed out after {timeout:g} s"))
         finally:
-            del self.running[job.uuid]
+            if self.running.get(job.uuid) is run:
+                del self.running[job.uuid]
+            del self.held[job.id, job.token]
             if not self.running:
                 self._idle.set()
             if self.limits:
@@ -185,8 +204,10 @@ class WorkerPool:
             status, run_after = Status.DEAD, None  # no retry can fix it: keep the attempts
         else:
             backoff = self._backoff(job.job_type)
-            status, run_after = after_failure(job.attempts, job.retry_count, job.retry_interval,
-                                              now, backoff, max_delay=self.max_delay)
+            # A manual retry renews the retries: count only the runs since it.
+            status, run_after = after_failure(job.attempts - job.retried_attempts,
+                                              job.retry_count, job.retry_interval, now, backoff,
+                                              max_delay=self.max_delay)
             if isinstance(exc, RetryAfter) and status is Status.FAILED:
                 run_after = now + timedelta(seconds=exc.seconds)
         log.warning("job failed", exc_info=exc, extra={
@@ -243,10 +264,13 @@ class WorkerPool:
             if now - last >= PROGRESS_EVERY or progress.get("done") == progress.get("total"):
                 last = now
                 try:
-                    await self.store.set_progress(job.id, job.token, progress)
+                    # Progress is a courtesy: no failure of it (an outage, a value PostgreSQL
+                    # refuses) may fail the job, and no outage may hold the job up for long.
+                    with anyio.fail_after(PROGRESS_TIMEOUT):
+                        await self.store.set_progress(job.id, job.token, progress)
                 except Exception as exc:
-                    # Progress is a courtesy: no database error may fail the job itself.
-                    log.debug("progress not recorded", extra={
-                        "action": "progress", "job": str(job.uuid), "error": str(exc)})
+                    log.log(logging.DEBUG if is_transient(exc) else logging.WARNING,
+                            "progress not recorded", extra={
+                                "action": "progress", "job": str(job.uuid), "error": str(exc)})
 
         return report

@@ -18,8 +18,28 @@ PREFIX_LENGTH = len(KEY_PREFIX) + 8  # what listings show, and the lookup column
 _SHAPE = re.compile(r"sv_[A-Za-z0-9_-]{43}")
 
 
+KEY_NAME_MAX = 100
+
+
 class DuplicateKeyName(ValueError):
     """A live key already has this name."""
+
+
+class BadKeyName(ValueError):
+    """A key name that is empty, too long or holds control characters."""
+
+
+def check_key_name(name: str) -> str:
+    """`name` stripped, or BadKeyName saying what a key name may be."""
+    name = name.strip()
+    if not name:
+        raise BadKeyName("the key name must not be empty")
+    if len(name) > KEY_NAME_MAX:
+        raise BadKeyName(f"the key name is {len(name)} characters long; use at most "
+                         f"{KEY_NAME_MAX}")
+    if not name.isprintable():
+        raise BadKeyName("the key name must not contain control characters")
+    return name
 
 
 def new_key() -> str:
@@ -44,7 +64,8 @@ class ApiKeyStore:
         self.pool = pool
 
     async def create(self, name: str) -> tuple[str, asyncpg.Record]:
-        """A new key named `name`: (the secret, shown only now; its row)."""
+        """A new key named `name` (checked, stripped): (the secret, shown only now; its row)."""
+        name = check_key_name(name)
         key = new_key()
         try:
             row: asyncpg.Record | None = await self.pool.fetchrow(

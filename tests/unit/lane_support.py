@@ -67,8 +67,8 @@ class Quick:
 def lane(store: MemoryJobStore, registry: Registry, *, name: str = "first_time",
          workers: int = 4, queue_size: int = 10, limits: ConcurrencyLimits | None = None,
          backoff: str = "fixed", grace: float = 5.0) -> tuple[Lane, StatusWriter]:
-    """A lane on the memory store with a zero-delay writer."""
-    writer = StatusWriter(store, started_delay=0.0)
+    """A lane on the memory store with its status writer."""
+    writer = StatusWriter(store)
     settings = LaneSettings(name=name, workers=workers, queue_size=queue_size, batch=100,
                             poll_seconds=0.05, grace_seconds=grace, backoff=backoff,
                             limits=limits)

@@ -24,7 +24,8 @@ UPDATE jobs j
 SET status = 'in_queue', node_id = $1, token = j.token + 1, updated_at = now()
 FROM picked WHERE j.id = picked.id
 RETURNING j.id, j.uuid, j.job_type, j.data, j.token, j.attempts, j.retry_count,
-          j.retry_interval, j.created_at, j.run_after, j.checkpoint, j.timeout_seconds;
+          j.retry_interval, j.created_at, j.run_after, j.checkpoint, j.timeout_seconds,
+          j.retried_attempts;
 
 -- name: claim_retry
 WITH picked AS (
@@ -38,16 +39,19 @@ UPDATE jobs j
 SET status = 'retry_in_queued', node_id = $1, token = j.token + 1, updated_at = now()
 FROM picked WHERE j.id = picked.id
 RETURNING j.id, j.uuid, j.job_type, j.data, j.token, j.attempts, j.retry_count,
-          j.retry_interval, j.created_at, j.run_after, j.checkpoint, j.timeout_seconds;
+          j.retry_interval, j.created_at, j.run_after, j.checkpoint, j.timeout_seconds,
+          j.retried_attempts;
 
 -- name: next_retry_at
 SELECT min(run_after) FROM jobs WHERE status = 'failed';
 
 -- name: mark_started
+-- Only jobs still ours (same token, not cancelled or rescued meanwhile) start; their ids return.
 UPDATE jobs j
 SET status = 'processing', started_at = u.started_at, finished_at = NULL, updated_at = now()
 FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[]) AS u(id, token, started_at)
-WHERE j.id = u.id AND j.token = u.token AND j.status IN ('in_queue', 'retry_in_queued');
+WHERE j.id = u.id AND j.token = u.token AND j.status IN ('in_queue', 'retry_in_queued')
+RETURNING j.id;
 
 -- name: finish_jobs
 UPDATE jobs j
@@ -103,11 +107,20 @@ FROM jobs j LEFT JOIN nodes n ON n.id = j.node_id
 WHERE j.uuid = $1;
 
 -- name: list_jobs
+-- The cursor is an index condition (coalesce, not "IS NULL OR"), so pages start at it even in
+-- a generic plan; a type filter has its own query that walks jobs_type_idx.
 SELECT * FROM jobs
 WHERE ($1::text[] IS NULL OR status = ANY($1))
-  AND ($2::text IS NULL OR job_type = $2)
-  AND ($3::bigint IS NULL OR id < $3)
+  AND id < coalesce($2::bigint, 9223372036854775807)
 ORDER BY id DESC
+LIMIT $3;
+
+-- name: list_jobs_of_type
+SELECT * FROM jobs
+WHERE job_type = $2
+  AND ($1::text[] IS NULL OR status = ANY($1))
+  AND id < coalesce($3::bigint, 9223372036854775807)
+ORDER BY job_type DESC, id DESC
 LIMIT $4;
 
 -- name: cancel_job
@@ -119,15 +132,29 @@ WHERE uuid = $1 AND status IN ('open', 'in_queue', 'processing', 'failed', 'retr
 RETURNING *, pg_notify('supervisor_cancel', uuid::text) AS notified;
 
 -- name: retry_job_now
--- A failed, dead or cancelled job becomes due again at once, with its attempts reset.
+-- A failed, dead or cancelled job becomes due again at once with its retries renewed; its runs
+-- keep their numbers (attempts goes on counting) and the old run's times are cleared.
 UPDATE jobs
-SET status = 'open', attempts = 0, rescues = 0, run_after = NULL, node_id = NULL,
-    finished_at = NULL, updated_at = now()
+SET status = 'open', retried_attempts = attempts, rescues = 0, run_after = NULL,
+    node_id = NULL, started_at = NULL, finished_at = NULL, progress = NULL, updated_at = now()
 WHERE uuid = $1 AND status IN ('failed', 'dead', 'cancelled')
 RETURNING *, pg_notify('supervisor_jobs', 'open') AS notified;
 
 -- name: count_by_state
 SELECT job_type, status, count(*) AS n FROM jobs GROUP BY job_type, status;
+
+-- name: count_unfinished_by_state
+-- What /metrics shows: every state but 'completed' (the bulk of history; its rate is the
+-- supervisor_jobs_finished_total counter). Each branch reads one partial index's rows only,
+-- so the cost follows the backlog, not the table.
+SELECT job_type, status, count(*) AS n FROM jobs WHERE status = 'open' GROUP BY 1, 2
+UNION ALL
+SELECT job_type, status, count(*) FROM jobs
+WHERE status IN ('in_queue', 'retry_in_queued', 'processing') GROUP BY 1, 2
+UNION ALL
+SELECT job_type, status, count(*) FROM jobs WHERE status = 'failed' GROUP BY 1, 2
+UNION ALL
+SELECT job_type, status, count(*) FROM jobs WHERE status IN ('dead', 'cancelled') GROUP BY 1, 2;
 
 -- name: oldest_ready_age
 SELECT extract(epoch FROM now() - min(created_at)) FROM jobs
@@ -135,6 +162,19 @@ WHERE status = 'open' AND (run_after IS NULL OR run_after <= now());
 
 -- name: notify_jobs
 SELECT pg_notify('supervisor_jobs', $1);
+
+-- name: strays_of_node
+-- Jobs claimed for a process ($1) in a lane's queued status ($2) that it does not hold ($3):
+-- a claim that committed while its answer was lost with the connection. Nobody would run them.
+SELECT id, token FROM jobs
+WHERE node_id = $1 AND status = $2 AND NOT (id = ANY($3::bigint[]));
+
+-- name: held_jobs_taken
+-- Of the jobs a process holds (id, token), those that are no longer its own: rescued by
+-- another process, cancelled, or claimed again since. Fencing tokens only ever grow.
+SELECT u.id, u.token FROM unnest($1::bigint[], $2::bigint[]) AS u(id, token)
+LEFT JOIN jobs j ON j.id = u.id
+WHERE j.id IS NULL OR j.token <> u.token OR j.node_id IS DISTINCT FROM $3::uuid;
 
 -- name: notify_done
 -- Jobs ended in this batch: wakes whoever waits for one (supervisor.client.wait).
