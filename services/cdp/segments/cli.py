@@ -45,10 +45,10 @@ def add(name: str = typer.Option(..., help="e.g. 'Frequent visitor' (id: frequen
         condition: str = typer.Option("", help="e.g. 'profile@stats.visits > 10'"),
         event_type: list[str] = typer.Option([], "--event-type", help="event types that "
                                              "trigger post-event segmentation (repeatable)"),
-        description: str = typer.Option(""),
+        description: str = typer.Option("", help="what the segment means, for people"),
         workflow: str = typer.Option("", help="job type deciding instead of a condition"),
         disabled: bool = typer.Option(False, help="save it disabled"),
-        as_json: bool = typer.Option(False, "--json")) -> None:
+        as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """Create or replace a segment; the condition is checked first."""
     body: dict[str, Any] = {"name": name, "description": description, "eventType": event_type,
                             "enabled": not disabled}
@@ -60,7 +60,7 @@ def add(name: str = typer.Option(..., help="e.g. 'Frequent visitor' (id: frequen
 
 
 @segment_app.command("list")
-def list_(as_json: bool = typer.Option(False, "--json")) -> None:
+def list_(as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """Every segment."""
     rows = [segment_out(r) for r in _run(lambda rt: _store(rt).all())]
     if as_json:
@@ -89,25 +89,26 @@ def _show(seg: dict[str, Any], as_json: bool) -> None:
 
 
 @segment_app.command("show")
-def show(sid: str, as_json: bool = typer.Option(False, "--json")) -> None:
+def show(sid: str = typer.Argument(..., help="segment id, e.g. frequent-visitor"),
+         as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """One segment."""
     _show(_one(sid, lambda s: s.get(sid)), as_json)
 
 
 @segment_app.command("enable")
-def enable(sid: str) -> None:
+def enable(sid: str = typer.Argument(..., help="segment id")) -> None:
     """Enable a segment."""
     _show(_one(sid, lambda s: s.set_enabled(sid, True)), False)
 
 
 @segment_app.command("disable")
-def disable(sid: str) -> None:
+def disable(sid: str = typer.Argument(..., help="segment id")) -> None:
     """Disable a segment (its id stays on profiles)."""
     _show(_one(sid, lambda s: s.set_enabled(sid, False)), False)
 
 
 @segment_app.command("remove")
-def remove(sid: str) -> None:
+def remove(sid: str = typer.Argument(..., help="segment id")) -> None:
     """Delete a segment."""
     if not _run(lambda rt: _store(rt).remove(sid)):
         fail(f"no segment {sid!r}; see `supervisor segment list`", 1)
@@ -116,8 +117,8 @@ def remove(sid: str) -> None:
 
 @segment_app.command("test")
 def test(target: str = typer.Argument(..., help="a segment id or a condition"),
-         limit: int = typer.Option(20, min=0, max=1000),
-         as_json: bool = typer.Option(False, "--json")) -> None:
+         limit: int = typer.Option(20, min=0, max=1000, help="profile ids to list"),
+         as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
     """Which profiles match (and how many), without changing them."""
     async def work(rt: FamilyRuntime) -> dict[str, Any]:
         row = await _store(rt).get(target)
@@ -140,7 +141,7 @@ def schedule_event(
         profile: str = typer.Option("", help="profile.id"),
         session: str = typer.Option("", help="session.id"),
         properties: str = typer.Option("{}", help="JSON object")) -> None:
-    """Collect an event later: a job due at that time (cancel it with `job cancel`)."""
+    """Collect an event later (a delayed_event job due then)."""
     when: Any = datetime.now(UTC).timestamp()
     if at and within:
         fail("give --at or --in, not both", 2)
