@@ -15,6 +15,7 @@ from supervisor.api.guard import Guard
 from supervisor.api.models import CreateJob, ListJobs
 from supervisor.api.openapi import build_openapi
 from supervisor.store.api_keys import ApiKeyStore
+from supervisor.ui import install_ui
 
 MAX_BODY_BYTES = 1024 * 1024  # job data is a pointer to work (an S3 key, a query), not the data
 
@@ -45,6 +46,7 @@ def create_app(runtime: RuntimeLike, *, max_body: int = MAX_BODY_BYTES,
     app.include_router(schedules.router)
     app.include_router(ops.router)
     install_handlers(app)
+    install_ui(app, runtime)  # the dashboard at /ui (after the handlers: it wraps them)
     app.add_middleware(Guard, max_body=max_body)
     models: list[type[BaseModel]] = [CreateJob, ListJobs, *schedules.MODELS]
     app.openapi = lambda: build_openapi(app, models, runtime.registry.names())  # type: ignore[method-assign]
