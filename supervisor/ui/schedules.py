@@ -62,9 +62,10 @@ async def schedules_page(request: Request, _: Session = Depends(viewer)) -> HTML
 def occurrences(runs: list[dict[str, Any]],
                 events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Fired runs and the scheduler's other decisions, newest first."""
-    merged = [{"kind": "fired", "at": as_datetime(r["scheduled_for"]), "run": r} for r in runs]
+    merged = [{"kind": "fired", "at": as_datetime(r["scheduled_for"]), "run": r,
+               "event": None} for r in runs]
     merged += [{"kind": e["kind"], "at": as_datetime(e["scheduled_for"] or e["created_at"]),
-                "event": e} for e in events]
+                "run": None, "event": e} for e in events]
     epoch = datetime.min.replace(tzinfo=UTC)
     return sorted(merged, key=lambda o: o["at"] or epoch, reverse=True)
 
