@@ -60,8 +60,8 @@
         width: el.clientWidth || 600, height: 240,
         axes: [{ stroke: cssVar("--muted"), grid: { stroke: cssVar("--line") } },
                { stroke: cssVar("--muted"), grid: { stroke: cssVar("--line") } }],
-        series: [{}, { label: "completed", stroke: cssVar("--ok"), width: 2 },
-                 { label: "failed", stroke: cssVar("--danger"), width: 2 }],
+        series: [{}, { label: "completed", stroke: cssVar("--ok"), width: 2, points: { show: false } },
+                 { label: "failed", stroke: cssVar("--danger"), width: 2, points: { show: false } }],
         scales: { y: { range: function (u, min, max) { return [0, Math.max(1, max)]; } } }
       };
     }
