@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
@@ -15,7 +17,7 @@ from supervisor.api.guard import Guard
 from supervisor.api.models import CreateJob, ListJobs
 from supervisor.api.openapi import build_openapi
 from supervisor.store.api_keys import ApiKeyStore
-from supervisor.ui import install_ui
+from supervisor.ui import Page, install_ui
 
 MAX_BODY_BYTES = 1024 * 1024  # job data is a pointer to work (an S3 key, a query), not the data
 
@@ -30,7 +32,7 @@ Every `/common/...` endpoint needs an `X-API-Key` header with a key made by
 
 
 def create_app(runtime: RuntimeLike, *, max_body: int = MAX_BODY_BYTES,
-               key_cache_seconds: float | None = None) -> FastAPI:
+               key_cache_seconds: float | None = None, pages: Sequence[Page] = ()) -> FastAPI:
     """The API app serving `runtime` (the daemon's Runtime or a StandaloneRuntime)."""
     app = FastAPI(title="supervisor", version="1.0", description=DESCRIPTION,
                   openapi_tags=[{"name": "jobs"}, {"name": "schedules"}, {"name": "operations"}])
@@ -46,7 +48,7 @@ def create_app(runtime: RuntimeLike, *, max_body: int = MAX_BODY_BYTES,
     app.include_router(schedules.router)
     app.include_router(ops.router)
     install_handlers(app)
-    install_ui(app, runtime)  # the dashboard at /ui (after the handlers: it wraps them)
+    install_ui(app, runtime, pages)  # the dashboard at /ui (after the handlers: it wraps them)
     app.add_middleware(Guard, max_body=max_body)
     models: list[type[BaseModel]] = [CreateJob, ListJobs, *schedules.MODELS]
     app.openapi = lambda: build_openapi(app, models, runtime.registry.names())  # type: ignore[method-assign]
