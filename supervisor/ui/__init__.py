@@ -78,6 +78,7 @@ def install_ui(app: FastAPI, runtime: RuntimeLike, pages: Sequence[Page] = ()) -
     app.state.ui_env = make_environment([p.templates for p in every if p.templates])
     app.state.ui_sessions = Sessions(ApiKeyStore(runtime.pool))
     app.state.ui_store = DashboardStore(runtime.pool)
+    app.state.ui_reports = {}
     static = Path(str(resources.files("supervisor.ui") / "static"))
     app.mount("/ui/static", StaticFiles(directory=static), name="ui-static")
     app.include_router(login.router, prefix="/ui")

@@ -13,6 +13,7 @@ from supervisor.store.dashboard import DashboardStore
 from supervisor.store.nodes import NodeStore
 
 THROUGHPUT_CACHE_SECONDS = 10.0  # the chart polls; the scan behind it runs at most this often
+REPORT_CACHE_SECONDS = 1.0  # many open tabs polling every 2 s share one count of the jobs
 TERMINAL = frozenset({"completed", "cancelled", "dead"})
 
 
@@ -30,6 +31,17 @@ def dashboard_store(request: Request) -> DashboardStore:
 
 async def status_report(request: Request, *, show_all: bool = False) -> dict[str, Any]:
     """The same report `supervisor status --json` prints, from this app's database."""
+    cache: dict[bool, tuple[float, dict[str, Any]]] = request.app.state.ui_reports
+    now = time.monotonic()
+    hit = cache.get(show_all)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    report = await _read_report(request, show_all)
+    cache[show_all] = (now + REPORT_CACHE_SECONDS, report)
+    return report
+
+
+async def _read_report(request: Request, show_all: bool) -> dict[str, Any]:
     rt = runtime_of(request)
     nodes = await NodeStore(rt.pool).list()
     counts = await rt.jobs.counts()

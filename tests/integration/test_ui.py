@@ -11,6 +11,7 @@ from supervisor.api.jobs import encode_cursor
 from supervisor.config import Config
 from supervisor.store.api_keys import ApiKeyStore
 from supervisor.store.jobs import JobStore
+from supervisor.store.nodes import NodeStore
 from supervisor.ui.session import COOKIE
 from tests.integration.ui_support import csrf_of, log_in, ui_client
 
@@ -257,3 +258,33 @@ async def test_landing_page_links_the_dashboard(pool: asyncpg.Pool, config: Conf
         assert 'href="/docs"' in home.text
         static = await client.get("/ui/static/vendor/htmx.min.js")
         assert static.status_code == 200 and "htmx" in static.text[:2000]
+
+
+async def test_overview_figures_chart_and_processes(pool: asyncpg.Pool, config: Config) -> None:
+    store = JobStore(pool)
+    await store.create_many("noop", [{} for _ in range(5)])
+    await store.create("sleep", {"seconds": 1})
+    await pool.execute("UPDATE jobs SET status = 'completed', finished_at = now() "
+                       "WHERE id IN (SELECT id FROM jobs ORDER BY id LIMIT 3)")
+    await pool.execute("UPDATE jobs SET status = 'dead', finished_at = now() - interval "
+                       "'5 minutes' WHERE job_type = 'sleep'")
+    node = uuid4()
+    nodes = NodeStore(pool)
+    await nodes.register(node, "box-1", 4242, ["first_time", "scheduler"])
+    await nodes.heartbeat(node, "box-1", 4242, ["first_time", "scheduler"], {
+        "queue_depth": {"first_time": 7}, "running": {"first_time": 2}, "per_minute": 30,
+        "finished": 90, "stalled": ["retry"], "progress_age": {"retry": 400, "scheduler": 3}})
+    async with ui_client(pool, config) as (client, _):
+        page = await client.get("/ui")
+        assert '<span class="value" data-state="completed">3</span>' in page.text
+        assert '<span class="value" data-state="open">2</span>' in page.text
+        assert '<span class="value" id="alive">1</span>' in page.text
+        assert "<strong>retry</strong> in pid 4242 on box-1" in page.text
+        assert 'hx-trigger="every 2s"' in page.text
+        chart = (await client.get("/ui/overview/throughput.json")).json()
+        assert len(chart["minutes"]) == 60
+        assert sum(chart["completed"]) == 3 and sum(chart["failed"]) == 1
+        assert chart["completed"][-1] == 3 or chart["completed"][-2] == 3  # this minute
+        procs = await client.get("/ui/processes/live")
+        assert "box-1" in procs.text and "first_time 7 / 2" in procs.text
+        assert "no progress: retry" in procs.text and "first_time, scheduler" in procs.text
