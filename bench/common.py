@@ -11,6 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from supervisor.families import discover
 from supervisor.store.migrate import migrate
 
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -37,7 +38,7 @@ async def scratch_database(prefix: str = "bench") -> AsyncIterator[str]:
     try:
         conn = await asyncpg.connect(dsn)
         try:
-            await migrate(conn)
+            await migrate(conn, discover().migration_sources())
         finally:
             await conn.close()
         yield dsn

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from bench.common import median, percentile, row, scratch_database
-from services import build_registry
+from supervisor.families import discover
 from supervisor.schedule import rules as schedule_rules
 from supervisor.schedule.scheduler import Scheduler, TickReport
 from supervisor.store.db import create_pool
@@ -47,7 +47,7 @@ async def one_round(schedules: int, batch: int) -> tuple[float, list[float], Tic
                 "SELECT 'every-minute-' || i, '* * * * *', 'noop', $2, true "
                 "FROM generate_series(1, $1) AS i", schedules, minute)
             await pool.execute("VACUUM ANALYZE scheduled_jobs")
-            sched = Scheduler(pool, build_registry(), batch=batch, clock=clock)
+            sched = Scheduler(pool, discover().registry, batch=batch, clock=clock)
             await asyncio.sleep(await sched.next_wait(TickReport()))
             start = time.perf_counter()
             report = await sched.tick_once()

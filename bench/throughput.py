@@ -17,9 +17,9 @@ import anyio
 import asyncpg
 
 from bench.common import median, percentile, row, scratch_database
-from services import build_registry
 from supervisor.config import load_config
 from supervisor.daemon import Daemon
+from supervisor.families import discover
 from supervisor.runtime.eventloop import backend_options
 from supervisor.store.db import create_pool
 from supervisor.store.jobs import JobStore
@@ -49,7 +49,7 @@ async def single_creates(store: JobStore, jobs: int, clients: int = 8) -> float:
 def _daemon(dsn: str, **values: object) -> Daemon:
     config = load_config(env={}, path=Path("/nonexistent")).with_overrides(
         database_url=dsn, job_worker_poll_ms=1000, **values)
-    return Daemon(config, build_registry(), only=["first_time"])
+    return Daemon(config, discover(), only=["first_time"])
 
 
 async def drain(dsn: str, jobs: int, **values: object) -> tuple[float, float]:

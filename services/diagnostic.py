@@ -7,6 +7,7 @@ from typing import Any
 import anyio
 from pydantic import BaseModel, ConfigDict, Field
 
+from supervisor.families import Family
 from supervisor.jobtypes import JobContext, JobType
 
 
@@ -30,7 +31,7 @@ class Noop:
     name = "noop"
     payload_model = NoopPayload
 
-    async def run(self, ctx: JobContext, payload: NoopPayload) -> dict[str, Any] | None:
+    async def run(self, ctx: JobContext[None], payload: NoopPayload) -> dict[str, Any] | None:
         """Return at once."""
         return None
 
@@ -41,7 +42,7 @@ class Sleep:
     name = "sleep"
     payload_model = SleepPayload
 
-    async def run(self, ctx: JobContext, payload: SleepPayload) -> dict[str, Any] | None:
+    async def run(self, ctx: JobContext[None], payload: SleepPayload) -> dict[str, Any] | None:
         """Sleep `seconds`; raise if `fail`."""
         remaining = payload.seconds
         while remaining > 0:
@@ -55,3 +56,5 @@ class Sleep:
 
 
 JOB_TYPES: tuple[JobType, ...] = (Noop(), Sleep())
+
+family = Family(name="diagnostic", job_types=JOB_TYPES)

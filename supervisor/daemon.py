@@ -20,6 +20,7 @@ from supervisor.cluster.listener import Listener, WakeHub
 from supervisor.cluster.node import Node, Rescuer
 from supervisor.cluster.redis_wake import RedisWake, redis_url
 from supervisor.config import Config
+from supervisor.families import Families, LoadedFamily
 from supervisor.jobtypes import Registry
 from supervisor.lanes.lane import Lane, LaneSettings
 from supervisor.lanes.writer import StatusWriter
@@ -35,6 +36,9 @@ from supervisor.store.nodes import NodeStore
 
 log = logging.getLogger("supervisor.daemon")
 WRITER_DRAIN_SECONDS = 15.0  # after the services stop, how long pending writes may take
+# Heartbeat, status writer, rescue, scheduler, API and the wake-up self-test share these;
+# claims have their own two, job work its own pool.
+CONTROL_POOL_SIZE = 8
 RESCUE_LIMIT = 3  # runs lost to a dying process before a job is declared dead (poison pill)
 
 
@@ -43,9 +47,11 @@ class Runtime:
     """Everything services are built from: settings, clients, stores, this process."""
 
     config: Config
+    families: Families
     registry: Registry
     dsn: str
-    pool: asyncpg.Pool
+    pool: asyncpg.Pool  # the control plane's: heartbeat, status writes, API, scheduler
+    job_pool: asyncpg.Pool  # job work: a job can never take the control plane's connections
     jobs: JobStore
     nodes: NodeStore
     hub: WakeHub
@@ -58,13 +64,17 @@ class Runtime:
     rate: FinishRate = field(default_factory=FinishRate)
     redis_wake: RedisWake | None = None
 
+    def family(self, name: str) -> LoadedFamily:
+        """A loaded family by name (API routes of families use this)."""
+        return self.families.get(name)
+
 
 def _lane(rt: Runtime, name: str, workers: int) -> Lane:
     c = rt.config
     settings = LaneSettings(
         name=name, workers=workers, queue_size=c.job_in_queue_size, batch=c.job_worker_batch,
         poll_seconds=c.runner_poll_seconds, grace_seconds=c.shutdown_grace_seconds,
-        backoff=c.retry_backoff, clients=rt.clients,
+        backoff=c.retry_backoff, resources=rt.families.resources_by_type(), db=rt.job_pool,
     )
     lane = Lane(settings, store=rt.jobs, writer=rt.writer, registry=rt.registry,
                 node_id=rt.node.id, wake=rt.hub.events["open" if name == "first_time" else "retry"])
@@ -104,9 +114,10 @@ def service_names() -> list[str]:
 class Daemon:
     """One process running a chosen set of services until a signal."""
 
-    def __init__(self, config: Config, registry: Registry, only: Iterable[str] | None = None):
+    def __init__(self, config: Config, families: Families, only: Iterable[str] | None = None):
         self.config = config
-        self.registry = registry
+        self.families = families
+        self.registry = families.registry
         self.only = list(only) if only else service_names()
         unknown = [n for n in self.only if n not in FACTORIES]
         if unknown:
@@ -144,16 +155,18 @@ class Daemon:
 
     async def _open(self, stack: AsyncExitStack) -> Runtime:
         dsn = await resolve_dsn(self.config, stack)
-        pool = await create_pool(dsn, max_size=max(4, self.config.parallel_jobs + 4))
+        pool = await create_pool(dsn, max_size=CONTROL_POOL_SIZE)
         stack.push_async_callback(pool.close)
         claim_pool = await create_pool(dsn, min_size=1, max_size=2, durable=False)
         stack.push_async_callback(claim_pool.close)
+        job_pool = await create_pool(dsn, min_size=1, max_size=self.config.parallel_jobs + 2)
+        stack.push_async_callback(job_pool.close)
         async with pool.acquire() as conn:
-            await migrate(conn)
+            await migrate(conn, self.families.migration_sources())
         jobs, nodes, hub = JobStore(pool, claim_pool), NodeStore(pool), WakeHub()
-        rt = Runtime(self.config, self.registry, dsn, pool, jobs, nodes, hub, StatusWriter(jobs),
-                     Node(nodes, self.only, self.config.node_heartbeat_seconds),
-                     clients={"pool": pool, "config": self.config})
+        rt = Runtime(self.config, self.families, self.registry, dsn, pool, job_pool, jobs, nodes,
+                     hub, StatusWriter(jobs),
+                     Node(nodes, self.only, self.config.node_heartbeat_seconds))
         rt.node.info = lambda: self.figures(rt)
         url = redis_url(self.config)
         if url is not None:
@@ -162,6 +175,7 @@ class Daemon:
             rt.clients["redis"] = client
             rt.redis_wake = RedisWake(client, hub)
             jobs.announce = rt.redis_wake.publish
+        await self.families.open_resources(stack, self.config, job_pool, rt.clients.get("redis"))
         await rt.node.register()
         return rt
 

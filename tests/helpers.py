@@ -11,7 +11,7 @@ import anyio
 import asyncpg
 
 from supervisor.daemon import Daemon
-from supervisor.jobtypes import Registry
+from supervisor.families import Families, Family, discover
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20.0,
@@ -47,8 +47,6 @@ async def running_daemon(daemon: Daemon) -> AsyncIterator[Daemon]:
             daemon.request_stop("test finished")
 
 
-def registry_with(*types: Any) -> Registry:
-    """The shipped job types plus test ones."""
-    from services import diagnostic
-
-    return Registry([*diagnostic.JOB_TYPES, *types])
+def families_with(*types: Any) -> Families:
+    """The installed families plus a family of test job types."""
+    return Families([*(lf.family for lf in discover()), Family("tests", job_types=types)])

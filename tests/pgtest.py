@@ -10,6 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from supervisor.families import discover
 from supervisor.store.migrate import migrate
 
 LOCAL_DSN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -64,7 +65,7 @@ def create_template(admin_dsn: str) -> str:
     async def _migrate() -> None:
         conn = await asyncpg.connect(with_database(admin_dsn, name))
         try:
-            await migrate(conn)
+            await migrate(conn, discover().migration_sources())
         finally:
             await conn.close()
 

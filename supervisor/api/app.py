@@ -31,6 +31,18 @@ Every `/common/...` endpoint needs an `X-API-Key` header with a key made by
 """
 
 
+def family_pages(runtime: RuntimeLike) -> list[Page]:
+    """Every family's dashboard pages; anything else in `pages` is refused, naming the family."""
+    found: list[Page] = []
+    for lf in runtime.families:
+        for page in lf.family.pages:
+            if not isinstance(page, Page):
+                raise TypeError(f"family {lf.family.name!r} lists {page!r} in pages; each must "
+                                "be a supervisor.ui.Page")
+            found.append(page)
+    return found
+
+
 def create_app(runtime: RuntimeLike, *, max_body: int = MAX_BODY_BYTES,
                key_cache_seconds: float | None = None, pages: Sequence[Page] = ()) -> FastAPI:
     """The API app serving `runtime` (the daemon's Runtime or a StandaloneRuntime)."""
@@ -47,8 +59,12 @@ def create_app(runtime: RuntimeLike, *, max_body: int = MAX_BODY_BYTES,
     app.include_router(jobs.router)
     app.include_router(schedules.router)
     app.include_router(ops.router)
+    for lf in runtime.families:
+        for router in lf.family.routers:
+            app.include_router(router)
     install_handlers(app)
-    install_ui(app, runtime, pages)  # the dashboard at /ui (after the handlers: it wraps them)
+    # The dashboard at /ui, with each family's pages (after the handlers: it wraps them).
+    install_ui(app, runtime, [*family_pages(runtime), *pages])
     app.add_middleware(Guard, max_body=max_body)
     models: list[type[BaseModel]] = [CreateJob, ListJobs, *schedules.MODELS]
     app.openapi = lambda: build_openapi(app, models, runtime.registry.names())  # type: ignore[method-assign]

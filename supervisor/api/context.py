@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import asyncpg
 
 from supervisor.config import Config
+from supervisor.families import Families, LoadedFamily
 from supervisor.jobtypes import Registry
 from supervisor.store.jobs import JobStore
 
@@ -16,11 +17,15 @@ class RuntimeLike(Protocol):
     """The part of supervisor.daemon.Runtime the API needs."""
 
     config: Config
+    families: Families
     registry: Registry
     pool: asyncpg.Pool
     jobs: JobStore
     draining: bool
     lanes: dict[str, Any]
+
+    def family(self, name: str) -> LoadedFamily:
+        """A loaded family by name."""
 
 
 @dataclass
@@ -28,11 +33,17 @@ class StandaloneRuntime:
     """A RuntimeLike for tests, benchmarks and embedding the app without the daemon."""
 
     config: Config
-    registry: Registry
+    families: Families
     pool: asyncpg.Pool
     jobs: JobStore
     draining: bool = False
-    lanes: dict[str, Any] | None = None
+    lanes: dict[str, Any] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        self.lanes = self.lanes or {}
+    @property
+    def registry(self) -> Registry:
+        """The job types of every family."""
+        return self.families.registry
+
+    def family(self, name: str) -> LoadedFamily:
+        """A loaded family by name."""
+        return self.families.get(name)

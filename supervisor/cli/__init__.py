@@ -13,6 +13,7 @@ from supervisor.cli import (
     schedule_cmd,
     status_cmd,
 )
+from supervisor.families import FamilyError, discover
 
 app = typer.Typer(
     name="supervisor",
@@ -31,6 +32,34 @@ app.add_typer(schedule_cmd.app, name="schedule")
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(apikey_cmd.app, name="apikey")
+
+
+def _command_names(root: typer.Typer) -> list[str]:
+    names = [c.name or (c.callback.__name__ if c.callback else "")
+             for c in root.registered_commands]
+    return names + [g.name or "" for g in root.registered_groups]
+
+
+def add_family_commands(root: typer.Typer) -> None:
+    """Let every installed family add its commands; two claiming one name is an error."""
+    try:
+        found = discover()
+    except FamilyError:
+        return  # `supervisor run` and `config check` report it with exit 78
+    taken = {n: "supervisor" for n in _command_names(root)}
+    for lf in found:
+        if lf.family.cli is None:
+            continue
+        lf.family.cli(root)
+        for name in _command_names(root):
+            if name not in taken:
+                taken[name] = lf.family.name
+            elif _command_names(root).count(name) > 1:
+                raise FamilyError(f"command {name!r} is claimed by both {taken[name]!r} and "
+                                  f"family {lf.family.name!r}")
+
+
+add_family_commands(app)
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import typer
 
-from supervisor.cli.common import fail, open_pool, print_json, run_async, settings
+from supervisor.cli.common import fail, families, open_pool, print_json, run_async, settings
 from supervisor.jobtypes import JobInputError
 from supervisor.states import ALL_STATUSES
 from supervisor.store.jobs import JobStore, job_dict
@@ -43,14 +43,12 @@ def create(
                                        help="Seconds between tries"),
 ) -> None:
     """Create a job and print its uuid."""
-    from services import build_registry
-
     try:
         payload = json.loads(data)
     except json.JSONDecodeError as exc:
         fail(f"--data is not valid JSON: {exc}", 2)
     try:
-        payload = build_registry().validate(job_type, payload)
+        payload = families().registry.validate(job_type, payload)
     except JobInputError as exc:
         fail(str(exc), 2)
 

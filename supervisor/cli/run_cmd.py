@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from supervisor.cli.common import fail, run_async, settings
+from supervisor.cli.common import fail, families, run_async, settings
 from supervisor.daemon import Daemon, service_names
 from supervisor.runtime.supervise import EX_SOFTWARE, ServiceFailed
 
@@ -15,11 +15,9 @@ jobs_app = typer.Typer(
 
 
 def _start(only: list[str] | None) -> None:
-    from services import build_registry
-
     config = settings()
     try:
-        daemon = Daemon(config, build_registry(), only)
+        daemon = Daemon(config, families(config), only)
     except ValueError as exc:
         fail(str(exc), 2)
     try:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import typer
 from pydantic import ValidationError
 
-from supervisor.cli.common import fail, open_pool, print_json, run_async, settings
+from supervisor.cli.common import fail, families, open_pool, print_json, run_async, settings
 from supervisor.schedule.service import (
     ScheduleError,
     ScheduleNotFound,
@@ -40,13 +40,12 @@ def _refuse(exc: ScheduleError) -> NoReturn:
 
 def _call(fn: Callable[[ScheduleService], Awaitable[T]]) -> T:
     """Run `fn` with a schedule service; bad input exits 2, an unknown name exits 1."""
-    from services import build_registry
-
     config = settings()
+    found = families(config)
 
     async def go() -> T:
-        async with open_pool(config) as pool:
-            return await fn(ScheduleService(pool, build_registry()))
+        async with open_pool(config, found=found) as pool:
+            return await fn(ScheduleService(pool, found.registry))
 
     try:
         return run_async(go)

@@ -32,7 +32,8 @@ class LaneSettings:
     poll_seconds: float
     grace_seconds: float
     backoff: str = "fixed"
-    clients: dict[str, Any] = field(default_factory=dict)
+    resources: dict[str, Any] = field(default_factory=dict)  # job type -> family resources
+    db: Any = None  # the job-work pool handed to jobs
 
 
 class Lane:
@@ -62,7 +63,7 @@ class Lane:
                         poll_seconds=s.poll_seconds, wake=self.wake)
         pool = self.pool = WorkerPool(s.name, queue, s.workers, registry=self.registry,
                                       store=self.store, writer=self.writer, backoff=s.backoff,
-                                      clients=s.clients)
+                                      resources=s.resources, db=s.db)
         try:
             async with anyio.create_task_group() as tg:
                 await tg.start(runner.run, stopping)
@@ -71,6 +72,7 @@ class Lane:
                 await stopping.wait()
                 await runner.stopped.wait()
                 self._release(queue.close(), "shutdown")
+                pool.ask_stop_all("shutdown")  # jobs that check ctx.should_stop() save and end
                 with anyio.move_on_after(s.grace_seconds):
                     await pool.wait_idle()
                 if interrupted := pool.interrupt_all():

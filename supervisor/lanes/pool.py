@@ -4,24 +4,50 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
-from datetime import UTC, datetime
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import anyio
 from anyio.abc import TaskStatus
 
-from supervisor.jobtypes import JobContext, Registry
+from supervisor.errors import JobStopped, PermanentError, RetryAfter
+from supervisor.jobtypes import JobContext, JobInputError, Registry
 from supervisor.lanes.queue import JobQueue
 from supervisor.lanes.writer import StatusWriter
 from supervisor.metrics import JOBS_FINISHED, PICKUP_SECONDS, RUN_SECONDS
+from supervisor.runtime.waiting import Backoff
 from supervisor.states import Status, after_failure
 from supervisor.store.db import is_transient
 from supervisor.store.jobs import Claimed, Finish, JobStore, Started
 
 log = logging.getLogger("supervisor.lanes.pool")
 PROGRESS_EVERY = 1.0  # seconds between progress writes of one job
+TRACE_LIMIT = 4000  # characters of a traceback kept with the job (the end, where it was raised)
+CHECKPOINT_PATIENCE = 60.0  # seconds a checkpoint write waits out a database outage
+# Stop reasons after which the job goes back untouched (no attempt used): the process is
+# stopping, a user cancelled it (already written), or another process owns it now.
+RELEASE_REASONS = frozenset({"shutdown", "cancel", "fenced"})
+
+
+@dataclass(slots=True)
+class _Run:
+    scope: anyio.CancelScope
+    ctx: JobContext[Any]
+
+
+@dataclass(slots=True)
+class _Outcome:
+    status: Status
+    run_after: datetime | None
+    response: dict[str, Any]
+    error: str | None = None
+    trace: str | None = None
 
 
 class WorkerPool:
@@ -29,7 +55,8 @@ class WorkerPool:
 
     def __init__(
         self, lane: str, queue: JobQueue, size: int, *, registry: Registry, store: JobStore,
-        writer: StatusWriter, backoff: str, clients: dict[str, Any] | None = None,
+        writer: StatusWriter, backoff: str, resources: Mapping[str, Any] | None = None,
+        db: Any = None,
     ) -> None:
         self.lane = lane
         self.queue = queue
@@ -38,8 +65,9 @@ class WorkerPool:
         self.store = store
         self.writer = writer
         self.backoff = backoff
-        self.clients = clients or {}
-        self.running: dict[UUID, anyio.CancelScope] = {}
+        self.resources = resources or {}
+        self.db = db
+        self.running: dict[UUID, _Run] = {}
         # Labelled metric children are looked up once: labels() per job costs more than a no-op job.
         self._pickup = PICKUP_SECONDS.labels(lane)
         self._per_type: dict[tuple[str, str], tuple[Any, Any]] = {}
@@ -57,71 +85,120 @@ class WorkerPool:
         """Return once no job is running."""
         await self._idle.wait()
 
+    def ask_stop_all(self, reason: str = "shutdown") -> None:
+        """Tell every running job it should stop (ctx.should_stop()); the grace period runs."""
+        for run in self.running.values():
+            run.ctx.stop_reason = run.ctx.stop_reason or reason
+
     def interrupt_all(self) -> int:
         """Interrupt every running job (shutdown past the grace period); they are released."""
-        for scope in self.running.values():
-            scope.cancel()
+        self.ask_stop_all()
+        for run in self.running.values():
+            run.scope.cancel()
         return len(self.running)
 
     def cancel(self, uuid: UUID) -> bool:
         """Stop one running job (a user cancelled it); its late result is fenced anyway."""
-        scope = self.running.get(uuid)
-        if scope is not None:
-            scope.cancel()
-        return scope is not None
+        run = self.running.get(uuid)
+        if run is not None:
+            run.ctx.stop_reason = "cancel"
+            run.scope.cancel()
+        return run is not None
 
     async def _worker(self) -> None:
         while (job := await self.queue.get()) is not None:
             await self._execute(job)
 
+    def _timeout(self, job: Claimed) -> float | None:
+        if job.timeout is not None:
+            return job.timeout
+        try:
+            return self.registry.defaults(job.job_type).timeout
+        except JobInputError:
+            return None  # an unknown type fails in _call, with the registry's message
+
     async def _execute(self, job: Claimed) -> None:
         started = datetime.now(UTC)
         self.writer.started(Started(job.id, job.token, started))
         if job.attempts == 0:
-            wait = (started - job.created_at).total_seconds()
-            self._pickup.observe(max(0.0, wait))
-        scope = anyio.CancelScope()
-        self.running[job.uuid] = scope
+            self._pickup.observe(max(0.0, (started - job.created_at).total_seconds()))
+        timeout = self._timeout(job)
+        deadline = anyio.current_time() + timeout if timeout else math.inf
+        ctx = self._context(job)
+        scope = anyio.CancelScope(deadline=deadline)
+        self.running[job.uuid] = _Run(scope, ctx)
         self._idle.clear()
-        outcome: tuple[dict[str, Any], str | None] | None = None
+        outcome: _Outcome | None = None
         clock = time.perf_counter()
         try:
             with scope:
-                try:
-                    outcome = (await self._call(job), None)
-                except Exception as exc:
-                    outcome = ({}, f"attempt {job.attempts + 1}: {type(exc).__name__}: {exc}")
+                outcome = await self._attempt(job, ctx)
+            if outcome is None and scope.cancelled_caught and ctx.stop_reason is None:
+                outcome = self._failure(job, TimeoutError(f"timed out after {timeout:g} s"))
         finally:
             del self.running[job.uuid]
             if not self.running:
                 self._idle.set()
             if outcome is None:
-                # Interrupted (shutdown, cancel, or the lane crashing): back without an attempt.
+                # Interrupted (shutdown, cancel, taken over, the lane crashing): back, no attempt.
                 self.writer.released(job.id, job.token)
             else:
-                self._record(job, started, time.perf_counter() - clock, *outcome)
+                self._record(job, started, time.perf_counter() - clock, outcome)
 
-    async def _call(self, job: Claimed) -> dict[str, Any]:
+    async def _attempt(self, job: Claimed, ctx: JobContext[Any]) -> _Outcome | None:
+        """One run of the handler as an outcome; None when the job must go back untouched."""
+        try:
+            result = await self._call(job, ctx)
+        except JobStopped as exc:
+            if exc.reason in RELEASE_REASONS:
+                return None
+            return self._failure(job, TimeoutError(f"stopped: {exc.reason}"))
+        except Exception as exc:
+            return self._failure(job, exc)
+        return _Outcome(Status.COMPLETED, None, result)
+
+    def _context(self, job: Claimed) -> JobContext[Any]:
+        ctx: JobContext[Any] = JobContext(
+            job.uuid, job.job_type, job.attempts + 1, self.resources.get(job.job_type),
+            db=self.db, checkpoint_state=job.checkpoint, report=self._progress_reporter(job))
+        ctx._saver = self._checkpoint_saver(job, ctx)
+        return ctx
+
+    async def _call(self, job: Claimed, ctx: JobContext[Any]) -> dict[str, Any]:
         jt = self.registry.get(job.job_type)
         payload = self.registry.parse(job.job_type, job.data)
-        ctx = JobContext(job.uuid, job.job_type, job.attempts + 1, self.clients,
-                         self._progress_reporter(job))
         result = await jt.run(ctx, payload)
         return dict(result or {})
 
-    def _record(self, job: Claimed, started: datetime, seconds: float,
-                response: dict[str, Any], error: str | None) -> None:
+    def _failure(self, job: Claimed, exc: BaseException) -> _Outcome:
+        """How a failed run ends: retried later, or dead (permanent, or out of retries)."""
         now = datetime.now(UTC)
-        status, run_after = Status.COMPLETED, None
-        if error is not None:
+        error = f"attempt {job.attempts + 1}: {type(exc).__name__}: {exc}"
+        trace = "".join(traceback.format_exception(exc))[-TRACE_LIMIT:]
+        if isinstance(exc, PermanentError | JobInputError):
+            status, run_after = Status.DEAD, None  # no retry can fix it: keep the attempts
+        else:
+            backoff = self._backoff(job.job_type)
             status, run_after = after_failure(job.attempts, job.retry_count, job.retry_interval,
-                                              now, self.backoff)
-            log.warning("job failed", extra={"action": "job_failed", "job": str(job.uuid),
-                                             "job_type": job.job_type, "error": error,
-                                             "next": status.value})
-        self.writer.finished(Finish(job.id, job.token, status.value, started, now, run_after,
-                                    response, error))
-        finished, run_seconds = self._metrics(job.job_type, status.value)
+                                              now, backoff)
+            if isinstance(exc, RetryAfter) and status is Status.FAILED:
+                run_after = now + timedelta(seconds=exc.seconds)
+        log.warning("job failed", exc_info=exc, extra={
+            "action": "job_failed", "job": str(job.uuid), "job_type": job.job_type,
+            "error": error, "next": status.value})
+        return _Outcome(status, run_after, {}, error, trace)
+
+    def _backoff(self, job_type: str) -> str:
+        try:
+            return self.registry.defaults(job_type).backoff or self.backoff
+        except JobInputError:
+            return self.backoff
+
+    def _record(self, job: Claimed, started: datetime, seconds: float, out: _Outcome) -> None:
+        now = datetime.now(UTC)
+        self.writer.finished(Finish(job.id, job.token, out.status.value, started, now,
+                                    out.run_after, out.response, out.error, out.trace))
+        finished, run_seconds = self._metrics(job.job_type, out.status.value)
         finished.inc()
         run_seconds.observe(seconds)
 
@@ -131,6 +208,25 @@ class WorkerPool:
             self._per_type[key] = (JOBS_FINISHED.labels(job_type, outcome),
                                    RUN_SECONDS.labels(job_type))
         return self._per_type[key]
+
+    def _checkpoint_saver(self, job: Claimed, ctx: JobContext[Any]) -> Any:
+        async def save(state: dict[str, Any]) -> None:
+            backoff = Backoff(cap=5.0)
+            give_up = time.monotonic() + CHECKPOINT_PATIENCE
+            while True:
+                try:
+                    ours = await self.store.save_checkpoint(job.id, job.token, state)
+                    break
+                except Exception as exc:
+                    if not is_transient(exc) or time.monotonic() > give_up:
+                        raise
+                    await anyio.sleep(backoff.next())
+            if not ours:
+                # Another process owns the job now (rescued, or cancelled): stop working on it.
+                ctx.stop_reason = ctx.stop_reason or "fenced"
+                raise JobStopped(ctx.stop_reason)
+
+        return save
 
     def _progress_reporter(self, job: Claimed) -> Any:
         last = 0.0
@@ -143,10 +239,8 @@ class WorkerPool:
                 try:
                     await self.store.set_progress(job.id, job.token, progress)
                 except Exception as exc:
-                    if not is_transient(exc):
-                        raise
-                    # Progress is a courtesy: a database blip must not fail the job itself.
-                    log.debug("progress not recorded", extra={"action": "progress",
-                                                              "job": str(job.uuid)})
+                    # Progress is a courtesy: no database error may fail the job itself.
+                    log.debug("progress not recorded", extra={
+                        "action": "progress", "job": str(job.uuid), "error": str(exc)})
 
         return report

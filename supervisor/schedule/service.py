@@ -77,6 +77,22 @@ def spec_from_mapping(name: str, table: Mapping[str, Any]) -> ScheduleSpec:
         raise ScheduleError(f"{where}: {err['msg']}", field=where) from None
 
 
+def check_schedule(registry: Registry, values: Mapping[str, Any]) -> CronSchedule:
+    """Validate a schedule's time zone, cron, job type and payload; the compiled schedule."""
+    try:
+        cron = compile_cron(values["cron"], values["timezone"])
+    except TimeZoneError as exc:
+        raise ScheduleError(str(exc), field="timezone") from None
+    except CronError as exc:
+        raise ScheduleError(f"cron {values['cron']!r}: {exc}", field="cron") from None
+    try:
+        registry.validate(values["job_type"], values["data"])
+    except JobInputError as exc:
+        field = (exc.field or "data").replace("job_data", "data", 1)
+        raise ScheduleError(str(exc).replace("job_data", "data"), field=field) from None
+    return cron
+
+
 def plain(row: asyncpg.Record | Mapping[str, Any]) -> dict[str, Any]:
     """A database row as JSON-friendly values."""
     out: dict[str, Any] = {}
@@ -113,18 +129,7 @@ class ScheduleService:
 
     def check(self, values: Mapping[str, Any]) -> CronSchedule:
         """Validate time zone, cron, job type and payload; the compiled schedule."""
-        try:
-            cron = compile_cron(values["cron"], values["timezone"])
-        except TimeZoneError as exc:
-            raise ScheduleError(str(exc), field="timezone") from None
-        except CronError as exc:
-            raise ScheduleError(f"cron {values['cron']!r}: {exc}", field="cron") from None
-        try:
-            self.registry.validate(values["job_type"], values["data"])
-        except JobInputError as exc:
-            field = (exc.field or "data").replace("job_data", "data", 1)
-            raise ScheduleError(str(exc).replace("job_data", "data"), field=field) from None
-        return cron
+        return check_schedule(self.registry, values)
 
     async def create(self, spec: ScheduleSpec, *, source: str = "api") -> dict[str, Any]:
         """Add a schedule; its first fire is the first occurrence after now."""

@@ -15,8 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from supervisor.jobtypes import Registry
 from supervisor.schedule.rules import next_fire
-from supervisor.schedule.service import ScheduleError, ScheduleService, spec_from_mapping
+from supervisor.schedule.service import (
+    ScheduleError,
+    ScheduleService,
+    check_schedule,
+    spec_from_mapping,
+)
 
 log = logging.getLogger("supervisor.schedule.scheduler")
 
@@ -40,6 +46,19 @@ def _values(service: ScheduleService, name: str, table: Any) -> dict[str, Any]:
     cron = service.check(values)
     values["next_run_at"] = next_fire(cron, service.clock()) if spec.active else None
     return values
+
+
+def invalid_tables(registry: Registry, tables: Mapping[str, Any]) -> dict[str, str]:
+    """Schedule name -> what is wrong, for every table that would be skipped at start."""
+    invalid: dict[str, str] = {}
+    for name, table in tables.items():
+        try:
+            if not isinstance(table, Mapping):
+                raise ScheduleError(f"[schedules.{name}] must be a table of settings")
+            check_schedule(registry, spec_from_mapping(name, table).model_dump(exclude={"name"}))
+        except ScheduleError as exc:
+            invalid[name] = str(exc)
+    return invalid
 
 
 async def sync_config(service: ScheduleService, tables: Mapping[str, Any]) -> SyncReport:

@@ -28,6 +28,8 @@ class Claimed:
     retry_interval: int
     created_at: datetime
     lane: str
+    checkpoint: dict[str, Any] | None = None
+    timeout: float | None = None  # seconds one run may take; None: the type's default
 
 
 @dataclass(slots=True)
@@ -42,6 +44,7 @@ class Finish:
     run_after: datetime | None
     response: dict[str, Any]
     error: str | None
+    trace: str | None = None
 
 
 @dataclass(slots=True)
@@ -128,7 +131,8 @@ class JobStore:
         rows = await self.claim_pool.fetch(query, node_id, limit)
         return [
             Claimed(r["id"], r["uuid"], r["job_type"], r["data"], r["token"], r["attempts"],
-                    r["retry_count"], r["retry_interval"], r["created_at"], lane)
+                    r["retry_count"], r["retry_interval"], r["created_at"], lane,
+                    r["checkpoint"], r["timeout_seconds"])
             for r in rows
         ]
 
@@ -152,11 +156,19 @@ class JobStore:
                 applied = {r["id"] for r in rows}
                 if any(f.status == "failed" for f in finished):
                     await conn.execute(q("notify_jobs"), "retry")
+                if applied:
+                    # One per batch: supervisor.client.wait() looks again at its job.
+                    await conn.execute(q("notify_done"))
             if released:
                 await conn.fetch(q("release_jobs"), [r[0] for r in released],
                                  [r[1] for r in released])
         fenced = {f.id for f in finished} - applied
         return len(applied), fenced
+
+    async def save_checkpoint(self, job_id: int, token: int, state: dict[str, Any]) -> bool:
+        """Store a running job's checkpoint durably; False if the job is no longer ours."""
+        status: str = await self.pool.execute(q("save_checkpoint"), job_id, token, state)
+        return status.endswith(" 1")
 
     async def set_progress(self, job_id: int, token: int, progress: dict[str, Any]) -> bool:
         """Record progress of a running job; False if the job is no longer ours."""
@@ -208,5 +220,5 @@ def _finish_columns(finished: Sequence[Finish]) -> list[list[Any]]:
         [f.id for f in finished], [f.token for f in finished], [f.status for f in finished],
         [f.started_at for f in finished], [f.finished_at for f in finished],
         [f.run_after for f in finished], [f.response or None for f in finished],
-        [f.error for f in finished],
+        [f.error for f in finished], [f.trace for f in finished],
     ]

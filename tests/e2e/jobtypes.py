@@ -32,7 +32,7 @@ class Record:
     async def run(self, ctx: JobContext, payload: RecordPayload) -> dict[str, Any] | None:
         """Work, then leave a trace of this run."""
         await anyio.sleep(payload.seconds)
-        await ctx.clients["pool"].execute(
+        await ctx.db.execute(
             "INSERT INTO e2e_runs (job, pid) VALUES ($1, $2)", ctx.uuid, os.getpid())
         return None
 

@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services import build_registry
+from supervisor.families import discover
 from supervisor.schedule.service import ScheduleService, ScheduleSpec
 from supervisor.store.api_keys import ApiKeyStore
 from supervisor.store.jobs import JobStore
@@ -206,7 +206,7 @@ async def test_pause_resume_and_trigger_a_schedule(dashboard: Dashboard, page: P
     await log_in(page, d)
     await page.goto(d.url + "/ui/schedules")
     await expect(page.locator(".empty")).to_contain_text("supervisor schedule add")
-    await ScheduleService(d.pool, build_registry()).create(ScheduleSpec(
+    await ScheduleService(d.pool, discover().registry).create(ScheduleSpec(
         name="nightly-export", cron="30 2 * * *", timezone="Europe/Warsaw", job_type="noop"))
     await page.reload()
     row = page.locator("tr[data-name='nightly-export']")

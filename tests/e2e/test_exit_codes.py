@@ -21,8 +21,8 @@ async def test_a_bad_setting_exits_78_naming_it(command: list[str]) -> None:
     done = await cli(None, *command, PARALLEL_JOBS="zero")
     assert done.returncode == 78, done.stderr
     assert done.stdout == b""
-    assert (b"PARALLEL_JOBS='zero' (from env) is invalid: PARALLEL_JOBS must be an integer >= 1"
-            in done.stderr)
+    assert (b"PARALLEL_JOBS='zero' (from env) is invalid: PARALLEL_JOBS must be an integer "
+            b"from 1 to 1000" in done.stderr)
 
 
 async def test_an_unknown_service_exits_2_listing_the_names() -> None:

@@ -9,17 +9,17 @@ from typing import Any
 import asyncpg
 import httpx
 
-from services import build_registry
 from supervisor.api.app import create_app
 from supervisor.api.context import StandaloneRuntime
 from supervisor.config import Config
+from supervisor.families import discover
 from supervisor.store.api_keys import ApiKeyStore
 from supervisor.store.jobs import JobStore
 
 
 def standalone(pool: asyncpg.Pool, config: Config) -> StandaloneRuntime:
     """A runtime stand-in on the test database with the shipped job types."""
-    return StandaloneRuntime(config, build_registry(), pool, JobStore(pool))
+    return StandaloneRuntime(config, discover(), pool, JobStore(pool))
 
 
 @asynccontextmanager

@@ -10,10 +10,10 @@ import asyncpg
 import httpx
 import pytest
 
-from services import build_registry
 from supervisor.api.service import ApiService, ensure_first_key
 from supervisor.config import Config
 from supervisor.daemon import Daemon
+from supervisor.families import discover
 from supervisor.store.api_keys import ApiKeyStore
 from tests.integration.api_support import api_client, standalone
 
@@ -177,7 +177,7 @@ async def test_api_service_serves_until_stopping(pool: asyncpg.Pool, config: Con
 
 async def test_daemon_runs_the_api_service_alone(config: Config) -> None:
     port = _free_port()
-    daemon = Daemon(config.with_overrides(api_port=port), build_registry(), only=["api"])
+    daemon = Daemon(config.with_overrides(api_port=port), discover(), only=["api"])
     async with anyio.create_task_group() as tg:
         tg.start_soon(daemon.run)
         await daemon.started.wait()

@@ -17,7 +17,7 @@ from supervisor.daemon import Daemon
 from supervisor.jobtypes import JobContext
 from supervisor.store.jobs import JobStore
 from tests.conftest import make_config
-from tests.helpers import eventually, registry_with, running_daemon, statuses
+from tests.helpers import eventually, families_with, running_daemon, statuses
 
 
 class GatePayload(BaseModel):
@@ -47,7 +47,7 @@ class Gate:
 
 async def test_jobs_complete_with_a_full_record(config: Config, store: JobStore,
                                                 pool: asyncpg.Pool) -> None:
-    daemon = Daemon(config, registry_with())
+    daemon = Daemon(config, families_with())
     async with running_daemon(daemon):
         uuids = [(await store.create("noop", {"i": i}))["uuid"] for i in range(50)]
         await eventually(lambda: _all_in(pool, "completed", 50), what="50 completed")
@@ -64,7 +64,7 @@ async def test_failing_job_is_retried_then_dead_with_every_error(
     db_dsn: str, store: JobStore, pool: asyncpg.Pool
 ) -> None:
     config = make_config(db_dsn, retry_backoff="fixed")
-    daemon = Daemon(config, registry_with())
+    daemon = Daemon(config, families_with())
     async with running_daemon(daemon):
         job = await store.create("sleep", {"fail": True}, retry_count=2, retry_interval=0)
         await eventually(lambda: _all_in(pool, "dead", 1), what="job dead")
@@ -79,7 +79,7 @@ async def test_failing_job_is_retried_then_dead_with_every_error(
 async def test_unknown_type_in_the_table_fails_the_job_not_the_daemon(
     config: Config, store: JobStore, pool: asyncpg.Pool
 ) -> None:
-    daemon = Daemon(config, registry_with())
+    daemon = Daemon(config, families_with())
     async with running_daemon(daemon):
         bad = await store.create("no_such_type", {})
         good = await store.create("noop", {})
@@ -95,7 +95,7 @@ async def test_backpressure_holds_at_most_queue_size_plus_workers(
 ) -> None:
     gate = Gate()
     config = make_config(db_dsn, job_in_queue_size=5, parallel_jobs=2, job_worker_batch=100)
-    daemon = Daemon(config, registry_with(gate), only=["first_time"])
+    daemon = Daemon(config, families_with(gate), only=["first_time"])
     await store.create_many("gate", [{} for _ in range(200)])
     async with running_daemon(daemon):
         await eventually(lambda: _held(pool, 2, "processing"), what="both workers busy")
@@ -118,7 +118,7 @@ async def test_shutdown_returns_queued_and_interrupted_jobs_without_an_attempt(
     gate = Gate()
     config = make_config(db_dsn, job_in_queue_size=10, parallel_jobs=2,
                          shutdown_grace_seconds=0.2)
-    daemon = Daemon(config, registry_with(gate), only=["first_time"])
+    daemon = Daemon(config, families_with(gate), only=["first_time"])
     await store.create_many("gate", [{} for _ in range(20)])
     async with running_daemon(daemon):
         await eventually(lambda: _held(pool, 2, "processing"), what="both workers busy")
@@ -134,7 +134,7 @@ async def test_running_jobs_finish_within_the_grace_period(
     db_dsn: str, store: JobStore, pool: asyncpg.Pool
 ) -> None:
     config = make_config(db_dsn, shutdown_grace_seconds=30)
-    daemon = Daemon(config, registry_with(), only=["first_time"])
+    daemon = Daemon(config, families_with(), only=["first_time"])
     async with running_daemon(daemon):
         job = await store.create("sleep", {"seconds": 0.5})
         await eventually(lambda: _held(pool, 1, "processing"), what="job running")
@@ -145,7 +145,7 @@ async def test_running_jobs_finish_within_the_grace_period(
 async def test_cancel_interrupts_a_running_job(config: Config, store: JobStore,
                                                pool: asyncpg.Pool) -> None:
     gate = Gate()
-    daemon = Daemon(config, registry_with(gate), only=["first_time"])
+    daemon = Daemon(config, families_with(gate), only=["first_time"])
     async with running_daemon(daemon):
         job = await store.create("gate", {})
         await eventually(lambda: _held(pool, 1, "processing"), what="job running")
@@ -167,7 +167,7 @@ async def test_rescue_service_returns_jobs_of_a_dead_process(
     job = await store.create("noop", {})
     await store.claim("first_time", ghost, 1)
     await pool.execute("UPDATE nodes SET heartbeat_at = now() - interval '1 hour'")
-    daemon = Daemon(config, registry_with())
+    daemon = Daemon(config, families_with())
     async with running_daemon(daemon):
         await eventually(lambda: _all_in(pool, "completed", 1), what="rescued job completed")
     row = await store.get(job["uuid"])
@@ -210,7 +210,7 @@ async def test_a_crashed_daemon_hands_back_what_it_held(
     gate, go = Gate(), asyncio.Event()
     monkeypatch.setitem(daemon_module.FACTORIES, "crasher", lambda rt: Crasher(go))
     config = make_config(db_dsn, restart_limit=0, job_in_queue_size=10, parallel_jobs=2)
-    daemon = Daemon(config, registry_with(gate), only=["first_time", "crasher"])
+    daemon = Daemon(config, families_with(gate), only=["first_time", "crasher"])
     await store.create_many("gate", [{} for _ in range(20)])
     with pytest.raises(BaseExceptionGroup) as failure:
         async with anyio.create_task_group() as tg:

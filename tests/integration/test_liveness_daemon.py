@@ -13,7 +13,7 @@ import pytest
 from supervisor.config import Config
 from supervisor.daemon import Daemon, Runtime
 from supervisor.runtime.notify import Notifier, Watchdog
-from tests.helpers import eventually, registry_with, running_daemon
+from tests.helpers import eventually, families_with, running_daemon
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def _drain(sock: socket.socket) -> list[str]:
 async def test_a_runner_stuck_on_a_lock_holds_the_watchdog_until_it_moves_again(
     config: Config, pool: asyncpg.Pool, inbox: socket.socket,
 ) -> None:
-    daemon = Daemon(config, registry_with(), only=["rescue", "first_time"])
+    daemon = Daemon(config, families_with(), only=["rescue", "first_time"])
     async with running_daemon(daemon):
         rt = daemon.runtime
         assert isinstance(rt, Runtime)

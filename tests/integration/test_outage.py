@@ -11,7 +11,7 @@ import pytest
 from supervisor.daemon import Daemon
 from supervisor.store.jobs import JobStore
 from tests.conftest import make_config
-from tests.helpers import eventually, registry_with, running_daemon, statuses
+from tests.helpers import eventually, families_with, running_daemon, statuses
 from tests.proxy import CuttableProxy
 
 JOBS = 300
@@ -29,7 +29,7 @@ async def test_outage_mid_run_loses_nothing(
     proxy: CuttableProxy, store: JobStore, pool: asyncpg.Pool
 ) -> None:
     config = make_config(proxy.dsn(), node_stale_seconds=60)
-    daemon = Daemon(config, registry_with())
+    daemon = Daemon(config, families_with())
     async with running_daemon(daemon):
         await store.create_many("sleep", [{"seconds": 0.02} for _ in range(JOBS)])
         await eventually(lambda: _completed_over(pool, 20), what="some jobs done")

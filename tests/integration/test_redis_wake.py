@@ -16,7 +16,7 @@ from supervisor.cluster.redis_wake import redis_url as build_redis_url
 from supervisor.daemon import Daemon
 from supervisor.store.jobs import JobStore
 from tests.conftest import make_config
-from tests.helpers import eventually, registry_with, running_daemon, statuses
+from tests.helpers import eventually, families_with, running_daemon, statuses
 
 
 @fixture
@@ -51,7 +51,7 @@ async def test_daemon_with_redis_announces_created_jobs(
 ) -> None:
     config = make_config(db_dsn, redis_host=redis_url)
     assert build_redis_url(config) == redis_url
-    daemon = Daemon(config, registry_with(), only=["first_time"])
+    daemon = Daemon(config, families_with(), only=["first_time"])
     async with running_daemon(daemon), client.pubsub() as pubsub:
         await pubsub.subscribe("supervisor:wake")
         rt = daemon.runtime

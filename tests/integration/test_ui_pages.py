@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncpg
 import httpx
+import pytest
 
 from supervisor.api.app import create_app
+from supervisor.api.context import StandaloneRuntime
 from supervisor.config import Config
+from supervisor.families import Families, Family
 from supervisor.store.api_keys import ApiKeyStore
+from supervisor.store.jobs import JobStore
 from tests.integration import ui_family
 from tests.integration.api_support import standalone
 from tests.integration.ui_support import log_in
@@ -30,3 +34,17 @@ async def test_a_family_page_is_served_in_the_nav(pool: asyncpg.Pool, config: Co
                 if t in nav] == ["Overview", "Jobs", "Schedules", "Processes", "Contacts"]
         assert nav.index("Processes") < nav.index("Contacts")
         assert "content-security-policy" in page.headers
+
+
+async def test_a_familys_declared_pages_are_mounted(pool: asyncpg.Pool, config: Config) -> None:
+    families = Families([Family("contactsui", pages=(ui_family.page,))])
+    runtime = StandaloneRuntime(config, families, pool, JobStore(pool))
+    key, _ = await ApiKeyStore(pool).create("family")
+    app = create_app(runtime)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://dash.test") as client:
+        await log_in(client, key)
+        assert (await client.get("/ui/contacts")).status_code == 200
+    broken = Families([Family("broken", pages=("not a page",))])
+    with pytest.raises(TypeError, match="family 'broken' lists 'not a page' in pages"):
+        create_app(StandaloneRuntime(config, broken, pool, JobStore(pool)))

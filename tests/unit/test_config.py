@@ -35,11 +35,20 @@ def test_worker_poll_ms_overrides_the_ticker() -> None:
 
 @pytest.mark.parametrize(("env", "needle"), [
     ({"PARALLEL_JOBS": "zero"}, "PARALLEL_JOBS='zero' (from env) is invalid: PARALLEL_JOBS must "
-                                "be an integer >= 1"),
-    ({"PARALLEL_JOBS": "0"}, "an integer >= 1"),
+                                "be an integer from 1 to 1000"),
+    ({"PARALLEL_JOBS": "0"}, "an integer from 1 to 1000"),
+    ({"PARALLEL_JOBS": "99999999999999999999"}, "an integer from 1 to 1000"),
+    ({"PARALLEL_JOBS": "2.5"}, "an integer from 1 to 1000"),
     ({"LOGGING_LEVEL": "LOUD"}, "one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
     ({"RETRY_BACKOFF": "random"}, "one of fixed, exponential"),
-    ({"TICKER_INTERVAL_MINUTES": "-1"}, "a number >= 0.001"),
+    ({"TICKER_INTERVAL_MINUTES": "-1"}, "a number from 0.001 to 1440"),
+    ({"NODE_STALE_SECONDS": "nan"}, "NODE_STALE_SECONDS must be a number from 0.5 to 86400"),
+    ({"NODE_STALE_SECONDS": "inf"}, "NODE_STALE_SECONDS must be a number from 0.5 to 86400"),
+    ({"API_PORT": "70000"}, "API_PORT='70000' (from env) is invalid: API_PORT must be an integer "
+                            "from 0 to 65535"),
+    ({"PRODUCTION": "maybe"}, "PRODUCTION must be true or false"),
+    ({"NODE_STALE_SECONDS": "1", "NODE_HEARTBEAT_SECONDS": "5"},
+     "at least twice NODE_HEARTBEAT_SECONDS"),
 ])
 def test_bad_values_name_the_setting_and_what_is_allowed(env: dict[str, str], needle: str) -> None:
     with pytest.raises(ConfigError) as err:
@@ -86,11 +95,35 @@ def test_show_masks_secrets() -> None:
     assert shown["REDIS_PASSWORD"] == "********"
 
 
-@pytest.mark.parametrize(("raw", "value"), [("yes", True), ("0", False), (True, True)])
-def test_boolean_settings_accept_the_usual_spellings(raw: object, value: bool) -> None:
-    from supervisor.config import Setting, _coerce
+@pytest.mark.parametrize(("raw", "value"), [("yes", True), ("0", False), ("on", True)])
+def test_boolean_settings_accept_the_usual_spellings(raw: str, value: bool) -> None:
+    assert load_config(env={"PRODUCTION": raw}, path=NO_FILE).production is value
 
-    flag = Setting("EPHEMERAL", bool, False, "a flag")
-    assert _coerce(flag, raw, "env") is value
-    with pytest.raises(ConfigError, match=r"EPHEMERAL='maybe' .* must be true or false"):
-        _coerce(flag, "maybe", "env")
+
+def test_settings_are_typed_and_frozen() -> None:
+    import pydantic
+
+    c = load_config(env={}, path=NO_FILE)
+    with pytest.raises(pydantic.ValidationError):
+        c.parallel_jobs = 3  # type: ignore[misc]
+    assert c.with_overrides(parallel_jobs=3).sources["parallel_jobs"] == "override"
+    with pytest.raises(ConfigError, match=r"PARALLEL_JOBS=0 .*from override"):
+        c.with_overrides(parallel_jobs=0)
+
+
+def test_config_check_refuses_a_schedule_that_start_would_skip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from supervisor.cli import app
+
+    path = tmp_path / "config.toml"
+    path.write_text('[schedules.hourly]\ncron = "61 * * * *"\njob_type = "noop"\n')
+    monkeypatch.setenv("SUPERVISOR_CONFIG", str(path))
+    result = CliRunner().invoke(app, ["config", "check"])
+    assert result.exit_code == 78
+    assert "[schedules.hourly] cron '61 * * * *': minute field '61' is invalid" in result.output
+    path.write_text('[schedules.hourly]\ncron = "1 * * * *"\njob_type = "noop"\n')
+    result = CliRunner().invoke(app, ["config", "check"])
+    assert result.exit_code == 0 and "1 schedules" in result.output

@@ -24,7 +24,7 @@ UPDATE jobs j
 SET status = 'in_queue', node_id = $1, token = j.token + 1, updated_at = now()
 FROM picked WHERE j.id = picked.id
 RETURNING j.id, j.uuid, j.job_type, j.data, j.token, j.attempts, j.retry_count,
-          j.retry_interval, j.created_at, j.run_after;
+          j.retry_interval, j.created_at, j.run_after, j.checkpoint, j.timeout_seconds;
 
 -- name: claim_retry
 WITH picked AS (
@@ -38,7 +38,7 @@ UPDATE jobs j
 SET status = 'retry_in_queued', node_id = $1, token = j.token + 1, updated_at = now()
 FROM picked WHERE j.id = picked.id
 RETURNING j.id, j.uuid, j.job_type, j.data, j.token, j.attempts, j.retry_count,
-          j.retry_interval, j.created_at, j.run_after;
+          j.retry_interval, j.created_at, j.run_after, j.checkpoint, j.timeout_seconds;
 
 -- name: next_retry_at
 SELECT min(run_after) FROM jobs WHERE status = 'failed';
@@ -56,17 +56,21 @@ SET status = u.status,
     started_at = u.started_at,
     finished_at = u.finished_at,
     run_after = u.run_after,
-    progress = NULL,
+    -- An error adds its line to runtime_errors (the Jobs API's field) and, when it has one,
+    -- {error, traceback} to tracebacks.
     job_response = CASE
         WHEN u.error IS NULL THEN j.job_response || coalesce(u.response, '{}')
-        ELSE jsonb_set(j.job_response || coalesce(u.response, '{}'), '{runtime_errors}',
+        ELSE jsonb_set(jsonb_set(j.job_response || coalesce(u.response, '{}'), '{runtime_errors}',
                        coalesce(j.job_response -> 'runtime_errors', '[]'::jsonb)
-                       || jsonb_build_array(u.error))
+                       || jsonb_build_array(u.error)), '{tracebacks}',
+                       coalesce(j.job_response -> 'tracebacks', '[]'::jsonb)
+                       || CASE WHEN u.trace IS NULL THEN '[]'::jsonb ELSE jsonb_build_array(
+                              jsonb_build_object('error', u.error, 'traceback', u.trace)) END)
     END,
     updated_at = now()
 FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], $5::timestamptz[],
-            $6::timestamptz[], $7::jsonb[], $8::text[])
-     AS u(id, token, status, started_at, finished_at, run_after, response, error)
+            $6::timestamptz[], $7::jsonb[], $8::text[], $9::text[])
+     AS u(id, token, status, started_at, finished_at, run_after, response, error, trace)
 WHERE j.id = u.id AND j.token = u.token
   AND j.status IN ('in_queue', 'retry_in_queued', 'processing')
 RETURNING j.id;
@@ -77,11 +81,16 @@ RETURNING j.id;
 UPDATE jobs j
 SET status = CASE WHEN j.attempts = 0 THEN 'open' ELSE 'failed' END,
     run_after = CASE WHEN j.attempts = 0 THEN NULL ELSE now() END,
-    node_id = NULL, started_at = NULL, progress = NULL, updated_at = now()
+    node_id = NULL, started_at = NULL, updated_at = now()
 FROM unnest($1::bigint[], $2::bigint[]) AS u(id, token)
 WHERE j.id = u.id AND j.token = u.token
   AND j.status IN ('in_queue', 'retry_in_queued', 'processing')
 RETURNING j.id, pg_notify('supervisor_jobs', 'open');
+
+-- name: save_checkpoint
+-- Fenced like every write of a running job: a job taken over elsewhere keeps the new owner's.
+UPDATE jobs SET checkpoint = $3, updated_at = now()
+WHERE id = $1 AND token = $2 AND status IN ('in_queue', 'retry_in_queued', 'processing');
 
 -- name: set_progress
 UPDATE jobs SET progress = $3, updated_at = now()
@@ -126,3 +135,7 @@ WHERE status = 'open' AND (run_after IS NULL OR run_after <= now());
 
 -- name: notify_jobs
 SELECT pg_notify('supervisor_jobs', $1);
+
+-- name: notify_done
+-- Jobs ended in this batch: wakes whoever waits for one (supervisor.client.wait).
+SELECT pg_notify('supervisor_done', '');

@@ -51,6 +51,6 @@ SET status = f.new_status,
             'interrupted: process ' || coalesce(j.node_id::text, '?')
             || ' stopped heartbeating while running this job'))
         ELSE j.job_response END,
-    node_id = NULL, progress = NULL, updated_at = now()
+    node_id = NULL, updated_at = now()
 FROM fixed f WHERE j.id = f.id
 RETURNING j.uuid, j.status, f.was_running, pg_notify('supervisor_jobs', 'open') AS notified;
