@@ -23,6 +23,7 @@ from supervisor.ui.render import render
 from supervisor.ui.session import Session, viewer
 
 router = APIRouter(include_in_schema=False)
+BACK = ("/ui/jobs", "Back to the jobs")
 PAGE_SIZE = 50
 BULK_MAX = 100  # a page's worth of jobs, at most, per bulk action
 _UUID_PART = re.compile(r"[0-9a-f-]{1,36}")
@@ -37,18 +38,18 @@ def _filters(request: Request) -> dict[str, Any]:
     unknown = [s for s in states if s not in ALL_STATUSES]
     if unknown:
         raise UiError(400, "Unknown job state", f"{unknown[0]!r:.60} is not a job state. "
-                      f"Filter by any of: {', '.join(ALL_STATUSES)}.")
+                      f"Filter by any of: {', '.join(ALL_STATUSES)}.", back=BACK)
     part = params.get("q", "").strip().lower()
     if part and not _UUID_PART.fullmatch(part):
         raise UiError(400, "Bad uuid search", "The search matches part of a job's uuid, so it "
-                      "may hold only 0-9, a-f and '-' (at most 36 characters).")
+                      "may hold only 0-9, a-f and '-' (at most 36 characters).", back=BACK)
     job_type = params.get("type", "").strip()[:200]
     cursor = params.get("cursor", "")
     try:
         before = decode_cursor(cursor) if cursor else None
     except ApiError:
         raise UiError(400, "Bad page link", "The 'cursor' in this link is not one the "
-                      "dashboard made. Go back to the first page of the list.") from None
+                      "dashboard made. Go back to the first page of the list.", back=BACK) from None
     return {"states": states, "q": part, "type": job_type, "before": before}
 
 
@@ -85,7 +86,7 @@ async def _job(request: Request, uuid: str) -> asyncpg.Record:
 
 def _unknown(uuid: str) -> UiError:
     return UiError(404, "No such job", f"There is no job {uuid!r:.80}. It may be a typo, or "
-                   "the job was removed.", hint="supervisor job list")
+                   "the job was removed.", hint="supervisor job list", back=BACK)
 
 
 def job_view(row: asyncpg.Record) -> dict[str, Any]:

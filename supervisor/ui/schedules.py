@@ -45,7 +45,8 @@ async def _one(request: Request, name: str) -> dict[str, Any]:
         return await _service(request).get(name)
     except ScheduleNotFound:
         raise UiError(404, "No such schedule", f"There is no schedule named {name!r:.100}.",
-                      hint="supervisor schedule list") from None
+                      hint="supervisor schedule list",
+                      back=("/ui/schedules", "Back to the schedules")) from None
 
 
 @router.get("/schedules")

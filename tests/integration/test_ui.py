@@ -6,13 +6,16 @@ import re
 from uuid import uuid4
 
 import asyncpg
+import httpx
 
+from supervisor.api.app import create_app
 from supervisor.api.jobs import encode_cursor
 from supervisor.config import Config
 from supervisor.store.api_keys import ApiKeyStore
 from supervisor.store.jobs import JobStore
 from supervisor.store.nodes import NodeStore
 from supervisor.ui.session import COOKIE
+from tests.integration.api_support import standalone
 from tests.integration.ui_support import csrf_of, log_in, ui_client
 
 
@@ -288,3 +291,13 @@ async def test_overview_figures_chart_and_processes(pool: asyncpg.Pool, config: 
         procs = await client.get("/ui/processes/live")
         assert "box-1" in procs.text and "first_time 7 / 2" in procs.text
         assert "no progress: retry" in procs.text and "first_time, scheduler" in procs.text
+
+
+async def test_session_cookie_is_secure_over_tls(pool: asyncpg.Pool, config: Config) -> None:
+    key, _ = await ApiKeyStore(pool).create("tls")
+    app = create_app(standalone(pool, config))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="https://dash.test") as client:
+        done = await log_in(client, key)
+        assert done.status_code == 303 and "Secure" in done.headers["set-cookie"]
+        assert (await client.get("/ui/jobs")).status_code == 200
