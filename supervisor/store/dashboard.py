@@ -9,7 +9,7 @@ import asyncpg
 
 from supervisor.store.sql import q
 
-THROUGHPUT_WINDOW = 200_000  # newest jobs the per-minute chart looks at (a bounded scan)
+THROUGHPUT_WINDOW = 100_000  # newest jobs the per-minute chart looks at (a bounded scan)
 
 
 class DashboardStore:

@@ -89,4 +89,20 @@
     setInterval(refreshTimes, 5000);
   });
   document.addEventListener("htmx:afterSettle", function () { refreshTimes(); });
+
+  // A poll that finds the session gone goes to the login form (and back here afterwards);
+  // one that cannot reach the server shows the banner until a poll gets through again.
+  function offline(lost) {
+    var banner = document.getElementById("offline");
+    if (banner) banner.hidden = !lost;
+  }
+  document.addEventListener("htmx:responseError", function (e) {
+    if (e.detail.xhr && e.detail.xhr.status === 401) {
+      window.location.href = "/ui/login?next=" + encodeURIComponent(location.pathname + location.search);
+    }
+  });
+  document.addEventListener("htmx:sendError", function () { offline(true); });
+  document.addEventListener("htmx:afterRequest", function (e) {
+    if (e.detail.successful) offline(false);
+  });
 })();
