@@ -15,10 +15,11 @@ LIMIT $5;
 -- Jobs whose last run ended in each of the last 60 minutes, by outcome. finished_at has no
 -- index (one would cost every completion a second index entry), so only the newest $1 jobs by
 -- id are looked at: a backward walk of the primary key with a fixed upper cost.
-SELECT extract(epoch FROM date_trunc('minute', finished_at))::bigint AS minute,
+-- Minutes are whole epoch seconds / 60 (cheaper than date_trunc, which consults the time zone).
+SELECT floor(extract(epoch FROM finished_at) / 60)::bigint * 60 AS minute,
        count(*) FILTER (WHERE status = 'completed') AS completed,
        count(*) FILTER (WHERE status IN ('failed', 'dead')) AS failed
 FROM (SELECT status, finished_at FROM jobs ORDER BY id DESC LIMIT $1) recent
-WHERE finished_at >= date_trunc('minute', now()) - interval '59 minutes'
+WHERE finished_at >= now() - interval '60 minutes'
 GROUP BY 1
 ORDER BY 1;
