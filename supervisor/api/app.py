@@ -17,7 +17,8 @@ from supervisor.api.guard import Guard
 from supervisor.api.models import CreateJob, ListJobs
 from supervisor.api.openapi import build_openapi
 from supervisor.store.api_keys import ApiKeyStore
-from supervisor.ui import Page, install_ui
+from supervisor.ui.mount import install_ui
+from supervisor.ui.pages import Page
 
 MAX_BODY_BYTES = 1024 * 1024  # job data is a pointer to work (an S3 key, a query), not the data
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from supervisor.ui import Page, Session, render, viewer
+from supervisor.ui import Page
+from supervisor.ui.render import render
+from supervisor.ui.session import Session, viewer
 
 router = APIRouter()
 
