@@ -33,9 +33,9 @@ def _next(value: str) -> str:
     return "/ui"
 
 
-async def _form(request: Request, status: int = 200, error: str | None = None) -> Response:
+async def _form(request: Request, status: int = 200, refused: bool = False) -> Response:
     cookie, token = await sessions_of(request).login_token()
-    response = render(request, "login.html", status, login_token=token, error=error,
+    response = render(request, "login.html", status, login_token=token, refused=refused,
                       next=_next(request.query_params.get("next", "/ui")))
     set_cookie(request, response, LOGIN_COOKIE, cookie, LOGIN_SECONDS)
     return response
@@ -59,8 +59,7 @@ async def login(request: Request) -> Response:
     key = (form.get("key") or [""])[0].strip()
     info = await ApiKeyStore(request.app.state.ctx.runtime.pool).identify(key) if key else None
     if info is None:
-        return await _form(request, 401, "That is not a live API key. Check it, or make one "
-                           "with `supervisor apikey create NAME`.")
+        return await _form(request, 401, refused=True)
     value, _ = await sessions.issue(info)
     response = RedirectResponse(_next((form.get("next") or ["/ui"])[0]), status_code=303)
     set_cookie(request, response, COOKIE, value, SESSION_SECONDS)

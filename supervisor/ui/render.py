@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup, escape
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # No inline script or style anywhere: scripts and styles come from /ui/static only.
@@ -52,6 +54,14 @@ def clip(value: Any, limit: int = 2000) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}... ({len(text) - limit:,} more characters)"
+
+
+_TICKS = re.compile(r"`([^`]+)`")
+
+
+def ticks(text: str) -> Markup:
+    """Escaped text whose `backticked` parts (commands in messages) are shown as code."""
+    return Markup(_TICKS.sub(r"<code>\1</code>", str(escape(text))))
 
 
 def as_datetime(value: Any) -> datetime | None:
@@ -116,7 +126,8 @@ def make_environment(extra_packages: Sequence[str] = ()) -> Environment:
                *(PackageLoader(p, "templates") for p in extra_packages)]
     env = Environment(loader=ChoiceLoader(loaders), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(ago=ago, exact=exact, iso=iso, fold=fold, seconds=seconds, clip=clip)
+    env.filters.update(ago=ago, exact=exact, iso=iso, fold=fold, seconds=seconds, clip=clip,
+                       ticks=ticks)
     return env
 
 

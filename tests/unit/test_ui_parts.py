@@ -11,7 +11,16 @@ import pytest
 from fastapi import APIRouter
 
 from supervisor.ui.pages import Page, arrange
-from supervisor.ui.render import PREVIEW_CHARS, SHOWN_CHARS, ago, clip, exact, fold, relative
+from supervisor.ui.render import (
+    PREVIEW_CHARS,
+    SHOWN_CHARS,
+    ago,
+    clip,
+    exact,
+    fold,
+    relative,
+    ticks,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -68,3 +77,9 @@ def test_every_dashboard_file_is_package_data() -> None:
     assert missing == []
     vendored = (base / "ui" / "static" / "vendor" / "VERSIONS").read_text()
     assert "htmx.org 2.0.11" in vendored and "uplot 1.6.32" in vendored
+
+
+def test_ticks_escape_first_then_mark_commands() -> None:
+    assert ticks("run `supervisor job list` <now>") == (
+        "run <code>supervisor job list</code> &lt;now&gt;")
+    assert ticks("`<script>`") == "<code>&lt;script&gt;</code>"
