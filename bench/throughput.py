@@ -1,6 +1,11 @@
 """Throughput and pickup latency of the daemon's own runner and pool, beside a bare asyncpg loop.
 
-    python bench/throughput.py [--jobs 20000] [--rounds 3]
+    python bench/throughput.py [--jobs 20000] [--rounds 3] [--peers]
+
+--peers (needs the `bench` extra: pgqueuer) drains the same number of no-op jobs, in the same run
+on the same server, with ours (defaults), PgQueuer (batch 100, one process) and the strongest
+bare asyncpg loop (4 connections, each claiming 100 with SKIP LOCKED and completing them in one
+statement), and compares pickup latency with a bare LISTEN/NOTIFY consumer.
 
 Uses DATABASE_URL (default: the local server) to create scratch databases, dropped afterwards.
 """
@@ -16,6 +21,7 @@ from pathlib import Path
 import anyio
 import asyncpg
 
+from bench import peers
 from bench.common import median, percentile, row, scratch_database
 from supervisor.config import load_config
 from supervisor.daemon import Daemon
@@ -143,9 +149,39 @@ async def main(jobs: int, rounds: int) -> None:
     print(row("pickup latency p99 at 20 jobs/s (ms)", f"{percentile(lat, 99):.2f}"))
 
 
+async def main_peers(jobs: int, rounds: int) -> None:
+    """Ours beside PgQueuer and the strong bare loop, interleaved round by round; medians."""
+    logging.disable(logging.WARNING)
+    ours, pgq, bare = [], [], []
+    for _ in range(rounds):
+        ours.append((await drain("", jobs))[1])
+        pgq.append(await peers.pgqueuer_drain(jobs))
+        bare.append(await peers.strong_bare_loop(jobs))
+    lat = await pickup(200, 20)
+    bare_lat = await peers.bare_pickup(200, 20)
+    o, p, b = median(ours), median(pgq), median(bare)
+    print(f"throughput beside the peers: {jobs} no-op jobs, median of {rounds} round(s), "
+          "same server, same run")
+    print(row("measure", "supervisor", "peer", "ratio (target)"))
+    print(row("drain, defaults vs PgQueuer batch 100 (jobs/s)", f"{o:,.0f}", f"{p:,.0f}",
+              f"{o / p:.2f}x (>= 2.0x)"))
+    print(row("drain, defaults vs strong bare loop (jobs/s)", f"{o:,.0f}", f"{b:,.0f}",
+              f"{o / b:.2f}x (>= 0.4x)"))
+    ours_p50, bare_p50 = percentile(lat, 50), percentile(bare_lat, 50)
+    print(row("pickup p50 at 20 jobs/s vs bare NOTIFY (ms)", f"{ours_p50:.2f}",
+              f"{bare_p50:.2f}", f"{ours_p50 / bare_p50:.2f}x (<= 1.3x)"))
+    print(row("pickup p99 at 20 jobs/s vs bare NOTIFY (ms)", f"{percentile(lat, 99):.2f}",
+              f"{percentile(bare_lat, 99):.2f}"))
+    print("rounds (jobs/s): ours " + ", ".join(f"{x:,.0f}" for x in ours) + "; PgQueuer "
+          + ", ".join(f"{x:,.0f}" for x in pgq) + "; bare " + ", ".join(f"{x:,.0f}" for x in bare))
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--peers", action="store_true",
+                        help="compare with PgQueuer and the strong bare loop (bench extra)")
     args = parser.parse_args()
-    anyio.run(main, args.jobs, args.rounds, backend_options=backend_options())
+    anyio.run(main_peers if args.peers else main, args.jobs, args.rounds,
+              backend_options=backend_options())

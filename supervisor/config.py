@@ -17,6 +17,8 @@ from typing import Any, Literal, get_args
 import annotated_types
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
+from supervisor.retention import DEFAULT_TEXT, parse_retention
+
 EX_CONFIG = 78  # sysexits.h: systemd's RestartPreventExitStatus keeps a bad setting from looping
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 INT32_MAX = 2_147_483_647
@@ -49,6 +51,8 @@ class Settings(BaseModel):
     retry_backoff: Literal["fixed", "exponential"] = _f(
         "fixed", "wait between tries: retry_interval each time (fixed) or "
         "retry_interval * 2^(attempt-1) (exponential)")
+    retry_max_delay_seconds: float = _f(3600.0, "longest exponential wait between tries (jitter "
+                                        "takes up to 10 % off)", 1, 30 * DAY)
     shutdown_grace_seconds: float = _f(30.0, "how long running jobs may finish on shutdown "
                                        "before they are interrupted and re-opened", 0, DAY)
     node_heartbeat_seconds: float = _f(5.0, "how often this process proves it is alive", 0.1, 3600)
@@ -59,6 +63,10 @@ class Settings(BaseModel):
     restart_limit: int = _f(5, "crashes of one service allowed per RESTART_WINDOW_SECONDS "
                             "before the process exits", 0, 10_000)
     restart_window_seconds: float = _f(300.0, "window for RESTART_LIMIT", 1, DAY)
+    job_retention: str = _f(DEFAULT_TEXT, "how long finished work is kept before the prune "
+                            "service deletes it (NAME=DURATION, or off)")
+    prune_interval_seconds: float = _f(300.0, "how often the prune service runs", 1, DAY)
+    prune_batch: int = _f(1000, "rows deleted per prune transaction", 1, 100_000)
     logging_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = _f("INFO",
                                                                                "log level")
     redis_host: str | None = _f(None, "Redis host[:port] for cross-process wake-ups; optional")
@@ -73,6 +81,12 @@ class Settings(BaseModel):
     @classmethod
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("job_retention")
+    @classmethod
+    def _retention(cls, value: str) -> str:
+        parse_retention(value)  # a ValueError names the entry and the form
+        return value
 
     @field_validator("retry_backoff", mode="before")
     @classmethod

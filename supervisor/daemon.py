@@ -18,13 +18,16 @@ import redis.asyncio as aioredis
 from supervisor.api.service import ApiService
 from supervisor.cluster.listener import Listener, WakeHub
 from supervisor.cluster.node import Node, Rescuer
+from supervisor.cluster.pruner import Pruner
 from supervisor.cluster.redis_wake import RedisWake, redis_url
 from supervisor.config import Config
 from supervisor.families import Families, LoadedFamily
 from supervisor.jobtypes import Registry
 from supervisor.lanes.lane import Lane, LaneSettings
+from supervisor.lanes.limits import ConcurrencyLimits, limits_of
 from supervisor.lanes.writer import StatusWriter
 from supervisor.metrics import QUEUE_DEPTH, RUNNING
+from supervisor.retention import parse_retention
 from supervisor.runtime.liveness import FinishRate, Liveness
 from supervisor.runtime.notify import Notifier, Watchdog
 from supervisor.runtime.supervise import RestartPolicy, supervise
@@ -33,6 +36,7 @@ from supervisor.store.db import create_pool, resolve_dsn
 from supervisor.store.jobs import JobStore
 from supervisor.store.migrate import migrate
 from supervisor.store.nodes import NodeStore
+from supervisor.store.prune import PruneStore
 
 log = logging.getLogger("supervisor.daemon")
 WRITER_DRAIN_SECONDS = 15.0  # after the services stop, how long pending writes may take
@@ -63,6 +67,7 @@ class Runtime:
     liveness: Liveness = field(default_factory=Liveness)
     rate: FinishRate = field(default_factory=FinishRate)
     redis_wake: RedisWake | None = None
+    limits: ConcurrencyLimits = field(default_factory=ConcurrencyLimits)
 
     def family(self, name: str) -> LoadedFamily:
         """A loaded family by name (API routes of families use this)."""
@@ -75,6 +80,7 @@ def _lane(rt: Runtime, name: str, workers: int) -> Lane:
         name=name, workers=workers, queue_size=c.job_in_queue_size, batch=c.job_worker_batch,
         poll_seconds=c.runner_poll_seconds, grace_seconds=c.shutdown_grace_seconds,
         backoff=c.retry_backoff, resources=rt.families.resources_by_type(), db=rt.job_pool,
+        max_delay=c.retry_max_delay_seconds, limits=rt.limits,
     )
     lane = Lane(settings, store=rt.jobs, writer=rt.writer, registry=rt.registry,
                 node_id=rt.node.id, wake=rt.hub.events["open" if name == "first_time" else "retry"])
@@ -96,12 +102,19 @@ def _scheduler(rt: Runtime) -> Scheduler:
                      declared=c.schedules)
 
 
+def _pruner(rt: Runtime) -> Pruner:
+    c = rt.config
+    return Pruner(PruneStore(rt.pool), parse_retention(c.job_retention),
+                  interval=c.prune_interval_seconds, batch=c.prune_batch)
+
+
 # The services `supervisor run --only` can choose from, in start order.
 FACTORIES: dict[str, Callable[[Runtime], Any]] = {
     "scheduler": _scheduler,
     "rescue": _rescuer,
     "first_time": lambda rt: _lane(rt, "first_time", rt.config.parallel_jobs),
     "retry": lambda rt: _lane(rt, "retry", 1),
+    "prune": _pruner,
     "api": ApiService,  # last: it answers /readyz once everything before it has started
 }
 
@@ -167,6 +180,8 @@ class Daemon:
         rt = Runtime(self.config, self.families, self.registry, dsn, pool, job_pool, jobs, nodes,
                      hub, StatusWriter(jobs),
                      Node(nodes, self.only, self.config.node_heartbeat_seconds))
+        rt.limits = ConcurrencyLimits(limits_of(
+            self.registry.get(name) for name in self.registry.names()))
         rt.node.info = lambda: self.figures(rt)
         url = redis_url(self.config)
         if url is not None:

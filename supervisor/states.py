@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -20,17 +21,40 @@ class Status(StrEnum):
 
 
 ALL_STATUSES: tuple[str, ...] = tuple(s.value for s in Status)
+TERMINAL: tuple[str, ...] = (Status.COMPLETED, Status.CANCELLED, Status.DEAD)
+NOT_ENDED: tuple[str, ...] = tuple(s for s in ALL_STATUSES if s not in TERMINAL)
+MAX_DELAY_SECONDS = 3600.0  # RETRY_MAX_DELAY_SECONDS' default
+JITTER = 0.1  # an exponential wait is shortened by up to this fraction, so retries spread out
 
 
-def retry_delay(retry_interval: int, attempt: int, backoff: str) -> timedelta:
-    """Wait before the next try after failed attempt number `attempt` (1-based)."""
-    if backoff == "exponential":
-        return timedelta(seconds=retry_interval * 2 ** max(attempt - 1, 0))
-    return timedelta(seconds=retry_interval)
+def retry_delay(
+    retry_interval: int, attempt: int, backoff: str, *, max_delay: float = MAX_DELAY_SECONDS,
+    jitter: float = JITTER, rng: random.Random | None = None,
+) -> timedelta:
+    """Wait before the next try after failed attempt number `attempt` (1-based).
+
+    Exponential waits grow from `retry_interval` up to `max_delay` (never below the interval
+    itself) and carry jitter; fixed waits are exactly `retry_interval`.
+    """
+    if backoff != "exponential":
+        return timedelta(seconds=retry_interval)
+    cap = max(float(retry_interval), max_delay)
+    exponent = max(attempt - 1, 0)
+    # Compare exponents, not products: 30 * 2**1000 is fine for int but not for timedelta.
+    if retry_interval > 0 and exponent < 64 and retry_interval * 2**exponent < cap:
+        seconds = float(retry_interval * 2**exponent)
+    else:
+        seconds = cap if retry_interval > 0 else 0.0
+    # Jitter spreads retries of jobs that failed together, but never waits less than the interval.
+    low = max(float(retry_interval), seconds * (1 - jitter))
+    if seconds > low:
+        seconds = low + (seconds - low) * (rng or random).random()
+    return timedelta(seconds=seconds)
 
 
 def after_failure(
-    attempts_before: int, retry_count: int, retry_interval: int, now: datetime, backoff: str
+    attempts_before: int, retry_count: int, retry_interval: int, now: datetime, backoff: str,
+    *, max_delay: float = MAX_DELAY_SECONDS,
 ) -> tuple[Status, datetime | None]:
     """State and run_after of a job whose run just failed.
 
@@ -39,4 +63,4 @@ def after_failure(
     attempt = attempts_before + 1
     if attempt > retry_count:
         return Status.DEAD, None
-    return Status.FAILED, now + retry_delay(retry_interval, attempt, backoff)
+    return Status.FAILED, now + retry_delay(retry_interval, attempt, backoff, max_delay=max_delay)

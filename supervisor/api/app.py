@@ -8,13 +8,13 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 
-from supervisor.api import jobs, ops, schedules
+from supervisor.api import bulk, jobs, ops, schedules
 from supervisor.api.auth import ApiContext, KeyChecker
 from supervisor.api.batcher import CreateBatcher
 from supervisor.api.context import RuntimeLike
 from supervisor.api.errors import install_handlers
 from supervisor.api.guard import Guard
-from supervisor.api.models import CreateJob, ListJobs
+from supervisor.api.models import BulkChange, CreateJob, ListJobs
 from supervisor.api.openapi import build_openapi
 from supervisor.store.api_keys import ApiKeyStore
 from supervisor.ui.mount import install_ui
@@ -57,6 +57,7 @@ def create_app(runtime: RuntimeLike, *, max_body: int = MAX_BODY_BYTES,
     app.state.figures = ops.DatabaseFigures()
     app.state.metrics_registry = CollectorRegistry(auto_describe=True)
     app.state.metrics_registry.register(app.state.figures)
+    app.include_router(bulk.router)  # before jobs: /cancel and /retry are not uuids
     app.include_router(jobs.router)
     app.include_router(schedules.router)
     app.include_router(ops.router)
@@ -67,6 +68,6 @@ def create_app(runtime: RuntimeLike, *, max_body: int = MAX_BODY_BYTES,
     # The dashboard at /ui, with each family's pages (after the handlers: it wraps them).
     install_ui(app, runtime, [*family_pages(runtime), *pages])
     app.add_middleware(Guard, max_body=max_body)
-    models: list[type[BaseModel]] = [CreateJob, ListJobs, *schedules.MODELS]
+    models: list[type[BaseModel]] = [CreateJob, ListJobs, BulkChange, *schedules.MODELS]
     app.openapi = lambda: build_openapi(app, models, runtime.registry.names())  # type: ignore[method-assign]
     return app

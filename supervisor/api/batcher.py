@@ -35,7 +35,10 @@ class CreateBatcher:
     async def create(self, job_type: str, data: dict[str, object], retry_count: int,
                      retry_interval: int) -> UUID:
         """Insert one open job; its uuid once committed."""
-        job = NewJob(uuid4(), job_type, data, retry_count, retry_interval)
+        return await self.create_job(NewJob(uuid4(), job_type, data, retry_count, retry_interval))
+
+    async def create_job(self, job: NewJob) -> UUID:
+        """Insert one prepared open job (without a unique_key); its uuid once committed."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pending.append((job, done))
         if len(self._flushers) < self.writers:

@@ -72,6 +72,8 @@ def _required(model: type[BaseModel]) -> list[str]:
 
 
 def _path(err: ErrorDetails) -> str:
+    if err["type"] == "unstorable":  # the value deep inside the field (supervisor.submit)
+        return str((err.get("ctx") or {})["where"])
     return ".".join(str(p) for p in err["loc"])
 
 

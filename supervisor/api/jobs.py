@@ -7,7 +7,6 @@ import binascii
 from typing import Any
 from uuid import UUID
 
-import asyncpg
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic_core import ErrorDetails
@@ -25,6 +24,7 @@ from supervisor.api.openapi import ERRORS, body_of
 from supervisor.jobtypes import JobInputError
 from supervisor.states import ALL_STATUSES
 from supervisor.store.jobs import job_dict
+from supervisor.submit import TEXT_MAX, TIMEOUT_MAX, error_text, prepare
 
 router = APIRouter(prefix="/common/jobs", tags=["jobs"])
 CURSOR_TAG = b"jobs:"  # cursors are opaque to clients; the tag catches pasted garbage
@@ -40,6 +40,8 @@ def _job_type_rule(err: ErrorDetails) -> str:
 def _job_data_rule(err: ErrorDetails) -> str:
     if is_missing(err):
         return MISSING_JOB_DATA
+    if err["type"] == "unstorable":
+        return f"ERR_INVALID_JOB_DATA: {error_text(err)}"
     return "ERR_INVALID_JOB_DATA: 'job_data' must be a JSON object, e.g. {\"s3_key\": \"a.csv\"}"
 
 
@@ -55,9 +57,25 @@ def _retry_interval_rule(err: ErrorDetails) -> str:
             f"from 0 to {INT32_MAX} (got {err.get('input')!r:.60})")
 
 
+def _priority_rule(err: ErrorDetails) -> str:
+    return ("ERR_INVALID_PRIORITY: 'priority' must be a whole number from 0 (runs first) to 9 "
+            f"(runs last) (got {err.get('input')!r:.60})")
+
+
+def _unique_key_rule(err: ErrorDetails) -> str:
+    return (f"ERR_INVALID_UNIQUE_KEY: 'unique_key' must be a string of 1 to {TEXT_MAX} "
+            f"characters without NUL (got {err.get('input')!r:.60})")
+
+
+def _timeout_rule(err: ErrorDetails) -> str:
+    return ("ERR_INVALID_TIMEOUT: 'timeout' must be a number of seconds above 0 and at most "
+            f"{TIMEOUT_MAX} (366 days) (got {err.get('input')!r:.60})")
+
+
 CREATE_RULES: dict[str, FieldRule] = {
     "job_type": _job_type_rule, "job_data": _job_data_rule,
     "retry_count": _retry_count_rule, "retry_interval": _retry_interval_rule,
+    "priority": _priority_rule, "unique_key": _unique_key_rule, "timeout": _timeout_rule,
 }
 
 
@@ -84,19 +102,20 @@ async def create_job(request: Request, ctx: ApiContext = Depends(authorized)) ->
     """Create an open job; runners pick it up within milliseconds."""
     req = await parse_body(request, CreateJob, CREATE_RULES)
     try:
-        data = ctx.runtime.registry.validate(req.job_type, req.job_data)
+        job = prepare(ctx.runtime.registry, req)
     except JobInputError as exc:
         code = "ERR_UNKNOWN_JOB_TYPE" if exc.field == "job_type" else "ERR_INVALID_JOB_DATA"
         raise ApiError(400, f"{code}: {exc}", exc.field) from None
-    try:
-        uuid = await ctx.batcher.create(req.job_type, data, req.retry_count, req.retry_interval)
-    except asyncpg.DataError as exc:
-        raise ApiError(400, f"ERR_INVALID_JOB_DATA: 'job_data' holds a value PostgreSQL cannot "
-                       f"store ({' '.join(str(exc).split())}); remove NUL characters and "
-                       "non-finite numbers",
-                       "job_data") from None
+    if job.unique_key is not None:
+        uuid, duplicate = await ctx.runtime.jobs.create_unique(job)
+        if duplicate:
+            return JSONResponse({"message": f"Duplicate job: job {uuid} already has this "
+                                 "unique_key; nothing was created", "success": True,
+                                 "uuid": str(uuid), "duplicate": True}, status_code=200)
+    else:
+        uuid = await ctx.batcher.create_job(job)
     return JSONResponse({"message": "Job created successfully", "success": True,
-                         "uuid": str(uuid)}, status_code=201)
+                         "uuid": str(uuid), "duplicate": False}, status_code=201)
 
 
 @router.post("", response_model=JobList, responses=ERRORS, openapi_extra=body_of(ListJobs),

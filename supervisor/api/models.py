@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
 
 from supervisor.states import Status
+from supervisor.submit import INT32_MAX, TEXT_MAX, JobRequest
 
-INT32_MAX = 2_147_483_647  # the jobs table's integer columns
-TEXT_MAX = 200
+__all__ = ["INT32_MAX", "CreateJob"]
 
 
 def _storable(text: str) -> str:
@@ -22,16 +22,27 @@ def _storable(text: str) -> str:
 Text = Annotated[str, Field(max_length=TEXT_MAX), AfterValidator(_storable)]
 
 
-class CreateJob(BaseModel):
-    """Create one job."""
+class CreateJob(JobRequest):
+    """Create one job (the request model every face shares, supervisor.submit.JobRequest)."""
+
+
+class BulkChange(BaseModel):
+    """Which jobs a bulk cancel or retry applies to; at least one filter is required."""
 
     model_config = ConfigDict(extra="forbid")
-    job_type: str = Field(min_length=1, max_length=TEXT_MAX,
-                          description="A registered job type, e.g. noop")
-    job_data: dict[str, Any] = Field(description="The job's payload, checked against its type")
-    retry_count: StrictInt = Field(0, ge=0, le=INT32_MAX, description="Retries allowed")
-    retry_interval: StrictInt = Field(30, ge=0, le=INT32_MAX,
-                                      description="Seconds to wait before each retry")
+    status: list[Status] | None = Field(None, min_length=1, max_length=len(Status),
+                                        description="Only jobs in these states")
+    job_type: Text | None = Field(None, description="Only jobs of this type")
+    created_before: AwareDatetime | None = Field(
+        None, description="Only jobs created before this time (ISO 8601 with a time zone)")
+
+
+class BulkDone(BaseModel):
+    """What a bulk change did."""
+
+    success: bool = True
+    count: int = Field(description="How many jobs changed")
+    message: str
 
 
 class ListJobs(BaseModel):
@@ -68,6 +79,8 @@ class Created(BaseModel):
     message: str = "Job created successfully"
     success: bool = True
     uuid: str
+    duplicate: bool = Field(False, description="True when a job with the same unique_key "
+                            "answered instead (HTTP 200, nothing created)")
 
 
 class JobList(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from supervisor.cli import prune_cmd
 from supervisor.cli.common import fail, families, run_async, settings
 from supervisor.daemon import Daemon, service_names
 from supervisor.runtime.supervise import EX_SOFTWARE, ServiceFailed
@@ -68,4 +69,5 @@ def register(app: typer.Typer) -> None:
         """Retry failed jobs whose run_after has passed, one at a time."""
         _start(["retry"])
 
+    prune_cmd.register(jobs_app)
     app.add_typer(jobs_app, name="jobs")

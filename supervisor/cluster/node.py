@@ -65,7 +65,6 @@ class Rescuer:
         self.interval = interval
         self.stale_seconds = stale_seconds
         self.rescue_limit = rescue_limit
-        self._ticks = 0
 
     async def rescue_once(self) -> int:
         """One pass; returns how many jobs moved."""
@@ -77,9 +76,6 @@ class Rescuer:
                 "was_running": row["was_running"]})
         if rows:
             self.hub.wake_all()
-        self._ticks += 1
-        if self._ticks % 360 == 0:
-            await self.store.prune()
         return len(rows)
 
     async def run(

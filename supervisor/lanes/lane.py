@@ -12,11 +12,12 @@ import anyio
 from anyio.abc import TaskStatus
 
 from supervisor.jobtypes import Registry
+from supervisor.lanes.limits import ConcurrencyLimits
 from supervisor.lanes.pool import WorkerPool
 from supervisor.lanes.queue import JobQueue
 from supervisor.lanes.runner import Runner
 from supervisor.lanes.writer import StatusWriter
-from supervisor.store.jobs import JobStore
+from supervisor.store.ports import JobStore
 
 log = logging.getLogger("supervisor.lanes.lane")
 
@@ -34,6 +35,8 @@ class LaneSettings:
     backoff: str = "fixed"
     resources: dict[str, Any] = field(default_factory=dict)  # job type -> family resources
     db: Any = None  # the job-work pool handed to jobs
+    max_delay: float = 3600.0
+    limits: ConcurrencyLimits | None = None  # shared by the lanes of one process
 
 
 class Lane:
@@ -60,10 +63,11 @@ class Lane:
         s = self.settings
         queue = self.queue = JobQueue(s.queue_size)
         runner = Runner(s.name, self.store, queue, self.node_id, batch=s.batch,
-                        poll_seconds=s.poll_seconds, wake=self.wake)
+                        poll_seconds=s.poll_seconds, wake=self.wake, limits=s.limits)
         pool = self.pool = WorkerPool(s.name, queue, s.workers, registry=self.registry,
                                       store=self.store, writer=self.writer, backoff=s.backoff,
-                                      resources=s.resources, db=s.db)
+                                      resources=s.resources, db=s.db, max_delay=s.max_delay,
+                                      limits=s.limits)
         try:
             async with anyio.create_task_group() as tg:
                 await tg.start(runner.run, stopping)
@@ -85,6 +89,8 @@ class Lane:
     def _release(self, jobs: list[Any], why: str) -> None:
         for job in jobs:
             self.writer.released(job.id, job.token)
+            if self.settings.limits:
+                self.settings.limits.done(job.job_type)
         if jobs:
             log.info("returned queued jobs", extra={"action": "release", "lane": self.name,
                                                     "count": len(jobs), "reason": why})

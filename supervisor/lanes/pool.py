@@ -18,13 +18,15 @@ from anyio.abc import TaskStatus
 
 from supervisor.errors import JobStopped, PermanentError, RetryAfter
 from supervisor.jobtypes import JobContext, JobInputError, Registry
+from supervisor.lanes.limits import ConcurrencyLimits
 from supervisor.lanes.queue import JobQueue
 from supervisor.lanes.writer import StatusWriter
 from supervisor.metrics import JOBS_FINISHED, PICKUP_SECONDS, RUN_SECONDS
 from supervisor.runtime.waiting import Backoff
 from supervisor.states import Status, after_failure
 from supervisor.store.db import is_transient
-from supervisor.store.jobs import Claimed, Finish, JobStore, Started
+from supervisor.store.jobs import Claimed, Finish, Started
+from supervisor.store.ports import JobStore
 
 log = logging.getLogger("supervisor.lanes.pool")
 PROGRESS_EVERY = 1.0  # seconds between progress writes of one job
@@ -56,7 +58,7 @@ class WorkerPool:
     def __init__(
         self, lane: str, queue: JobQueue, size: int, *, registry: Registry, store: JobStore,
         writer: StatusWriter, backoff: str, resources: Mapping[str, Any] | None = None,
-        db: Any = None,
+        db: Any = None, max_delay: float = 3600.0, limits: ConcurrencyLimits | None = None,
     ) -> None:
         self.lane = lane
         self.queue = queue
@@ -67,6 +69,8 @@ class WorkerPool:
         self.backoff = backoff
         self.resources = resources or {}
         self.db = db
+        self.max_delay = max_delay
+        self.limits = limits
         self.running: dict[UUID, _Run] = {}
         # Labelled metric children are looked up once: labels() per job costs more than a no-op job.
         self._pickup = PICKUP_SECONDS.labels(lane)
@@ -139,6 +143,8 @@ class WorkerPool:
             del self.running[job.uuid]
             if not self.running:
                 self._idle.set()
+            if self.limits:
+                self.limits.done(job.job_type)
             if outcome is None:
                 # Interrupted (shutdown, cancel, taken over, the lane crashing): back, no attempt.
                 self.writer.released(job.id, job.token)
@@ -180,7 +186,7 @@ class WorkerPool:
         else:
             backoff = self._backoff(job.job_type)
             status, run_after = after_failure(job.attempts, job.retry_count, job.retry_interval,
-                                              now, backoff)
+                                              now, backoff, max_delay=self.max_delay)
             if isinstance(exc, RetryAfter) and status is Status.FAILED:
                 run_after = now + timedelta(seconds=exc.seconds)
         log.warning("job failed", exc_info=exc, extra={

@@ -10,11 +10,12 @@ from uuid import UUID
 import anyio
 from anyio.abc import TaskStatus
 
+from supervisor.lanes.limits import CAPPED_POLL_SECONDS, ConcurrencyLimits
 from supervisor.lanes.queue import JobQueue
 from supervisor.runtime.liveness import beat
 from supervisor.runtime.waiting import Backoff, wait_any
 from supervisor.store.db import is_transient
-from supervisor.store.jobs import JobStore
+from supervisor.store.ports import JobStore
 
 log = logging.getLogger("supervisor.lanes.runner")
 
@@ -24,7 +25,7 @@ class Runner:
 
     def __init__(
         self, lane: str, store: JobStore, queue: JobQueue, node_id: UUID, *, batch: int,
-        poll_seconds: float, wake: asyncio.Event,
+        poll_seconds: float, wake: asyncio.Event, limits: ConcurrencyLimits | None = None,
     ) -> None:
         self.lane = lane
         self.store = store
@@ -33,6 +34,8 @@ class Runner:
         self.batch = batch
         self.poll_seconds = poll_seconds
         self.wake = wake
+        self.limits = limits or ConcurrencyLimits()
+        self.limits.wakes.append(wake)
         self.stopped = asyncio.Event()
 
     async def run(
@@ -75,8 +78,11 @@ class Runner:
             return 0, 0
         # Shielded: if this task were cancelled after PostgreSQL committed the claim but before
         # the rows arrived, the jobs would sit 'in_queue' under a live process and never run.
+        caps = self.limits.caps(asked) if self.limits else []
         with anyio.CancelScope(shield=True):
-            jobs = await self.store.claim(self.lane, self.node_id, asked)
+            jobs = await self.store.claim(self.lane, self.node_id, asked, caps)
+            if self.limits:
+                self.limits.took(j.job_type for j in jobs)
         if jobs:
             self.queue.put_many(jobs)
             log.debug("claimed jobs", extra={"action": "claim", "lane": self.lane,
@@ -85,15 +91,16 @@ class Runner:
 
     async def _idle_timeout(self) -> float:
         """How long to sleep with nothing to claim: the poll interval, or less for a due retry."""
+        poll = min(self.poll_seconds, CAPPED_POLL_SECONDS) if self.limits else self.poll_seconds
         if self.lane != "retry":
-            return self.poll_seconds
+            return poll
         try:
             due = await self.store.next_retry_at()
         except Exception as exc:
             if not is_transient(exc):
                 raise
-            return min(self.poll_seconds, 1.0)
+            return min(poll, 1.0)
         if due is None:
-            return self.poll_seconds
+            return poll
         wait = (due - datetime.now(UTC)).total_seconds()
-        return min(self.poll_seconds, max(wait, 0.01))
+        return min(poll, max(wait, 0.01))

@@ -12,7 +12,8 @@ from anyio.abc import TaskStatus
 from supervisor.metrics import JOBS_FENCED
 from supervisor.runtime.waiting import Backoff, wait_any
 from supervisor.store.db import is_transient
-from supervisor.store.jobs import Finish, JobStore, Started
+from supervisor.store.jobs import Finish, Started
+from supervisor.store.ports import JobStore
 
 log = logging.getLogger("supervisor.lanes.writer")
 # A job shows as 'processing' once it has run this long. Most short jobs finish sooner and need

@@ -6,12 +6,16 @@ import builtins
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
 
 import asyncpg
 
+from supervisor.store.limits_sql import claim_capped
 from supervisor.store.sql import q
+
+if TYPE_CHECKING:
+    from supervisor.store.ports import TypeCap
 
 
 @dataclass(slots=True)
@@ -64,6 +68,10 @@ class NewJob(NamedTuple):
     data: dict[str, Any]
     retry_count: int
     retry_interval: int
+    priority: int = 5
+    timeout_seconds: float | None = None
+    unique_key: str | None = None
+    unique_states: tuple[str, ...] = ()
 
 
 def job_dict(row: asyncpg.Record) -> dict[str, Any]:
@@ -122,13 +130,32 @@ class JobStore:
 
     async def create_rows(self, rows: Sequence[NewJob]) -> None:
         """Insert open jobs of any types in one statement (one commit, one wake-up)."""
-        columns = [list(col) for col in zip(*rows, strict=True)]
-        await self.pool.execute(q("create_job_rows"), *columns)
+        if any(r.unique_key is not None for r in rows):
+            raise ValueError("jobs with a unique_key go through create_unique")
+        columns = [list(col) for col in zip(*(r[:7] for r in rows), strict=True)]
+        await self.pool.execute(q("insert_job_rows"), *columns)
 
-    async def claim(self, lane: str, node_id: UUID, limit: int) -> list[Claimed]:
+    async def create_unique(self, job: NewJob) -> tuple[UUID, bool]:
+        """Insert a keyed job unless one with its key is in its unique states.
+
+        Returns (uuid, duplicate): the new job's uuid, or the existing job's and True.
+        """
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(q("lock_unique_key"), job.unique_key)
+            row = await conn.fetchrow(q("insert_unique_job"), *job[:8], list(job.unique_states))
+        assert row is not None
+        if not row["duplicate"]:
+            await self._announce("open")
+        return row["uuid"], bool(row["duplicate"])
+
+    async def claim(self, lane: str, node_id: UUID, limit: int,
+                    caps: Sequence[TypeCap] = ()) -> builtins.list[Claimed]:
         """Take up to `limit` jobs for a lane ('first_time' or 'retry') in one statement."""
-        query = q("claim_open") if lane == "first_time" else q("claim_retry")
-        rows = await self.claim_pool.fetch(query, node_id, limit)
+        if caps:
+            rows = await claim_capped(self.claim_pool, lane, node_id, limit, caps)
+        else:
+            query = q("claim_open") if lane == "first_time" else q("claim_retry")
+            rows = await self.claim_pool.fetch(query, node_id, limit)
         return [
             Claimed(r["id"], r["uuid"], r["job_type"], r["data"], r["token"], r["attempts"],
                     r["retry_count"], r["retry_interval"], r["created_at"], lane,

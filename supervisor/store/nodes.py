@@ -45,7 +45,3 @@ class NodeStore:
             q("rescue_orphans"), float(stale_seconds), rescue_limit
         )
         return rows
-
-    async def prune(self) -> None:
-        """Forget processes gone for a week that hold nothing."""
-        await self.pool.execute(q("prune_nodes"))

@@ -169,11 +169,11 @@ async def test_a_body_that_is_not_an_object_is_400(client: httpx.AsyncClient) ->
 
 
 async def test_unknown_fields_are_named(client: httpx.AsyncClient) -> None:
-    r = await client.post(CREATE, json={"job_type": "noop", "job_data": {}, "priority": 1,
+    r = await client.post(CREATE, json={"job_type": "noop", "job_data": {}, "lane": 1,
                                         "queue": "x"})
     message = _refused(r)
-    assert "'priority', 'queue'" in message and "job_type, job_data, retry_count" in message
-    assert r.json()["field"] == "priority"
+    assert "'lane', 'queue'" in message and "job_type, job_data, retry_count" in message
+    assert r.json()["field"] == "lane"
 
 
 async def test_unknown_job_type_lists_the_known_ones(client: httpx.AsyncClient) -> None:

@@ -295,14 +295,21 @@ def test_warsaw_spring_fixed_hour_fires_once_after_gap() -> None:
 
 
 def test_warsaw_spring_gap_times_collapse_into_one_fire() -> None:
-    schedule = CronSchedule.parse("*/20 2 * * *", WARSAW)
+    schedule = CronSchedule.parse("20,40 2 * * *", WARSAW)
     fires = schedule.fires_between(utc(2025, 3, 29, 12), utc(2025, 3, 31, 12), 10)
     assert fires == [
-        utc(2025, 3, 30, 1, 0),  # 02:00, 02:20 and 02:40 all become 03:00 CEST, once
-        utc(2025, 3, 31, 0, 0),
+        utc(2025, 3, 30, 1, 0),  # 02:20 and 02:40 do not exist: one fire at 03:00 CEST
         utc(2025, 3, 31, 0, 20),
         utc(2025, 3, 31, 0, 40),
     ]
+
+
+def test_warsaw_spring_minute_step_follows_the_real_clock() -> None:
+    # A minute step makes the schedule follow real time (Debian cron, cronsim): the 02:xx
+    # times the clock skips are skipped, not moved.
+    schedule = CronSchedule.parse("*/20 2 * * *", WARSAW)
+    fires = schedule.fires_between(utc(2025, 3, 29, 12), utc(2025, 3, 31, 12), 10)
+    assert fires == [utc(2025, 3, 31, 0, 0), utc(2025, 3, 31, 0, 20), utc(2025, 3, 31, 0, 40)]
 
 
 def test_warsaw_spring_wildcard_hour_follows_real_clock() -> None:
@@ -333,15 +340,12 @@ def test_warsaw_fall_fixed_hour_fires_once_at_first_occurrence() -> None:
     ]
 
 
-def test_warsaw_fall_fixed_hour_with_minute_step_fires_first_pass_only() -> None:
+def test_warsaw_fall_fixed_hour_with_minute_step_fires_both_passes() -> None:
     schedule = CronSchedule.parse("*/30 2 * * *", WARSAW)
     fires = schedule.fires_between(utc(2025, 10, 25, 12), utc(2025, 10, 27, 12), 10)
-    assert fires == [
-        utc(2025, 10, 26, 0, 0),
-        utc(2025, 10, 26, 0, 30),
-        utc(2025, 10, 27, 1, 0),
-        utc(2025, 10, 27, 1, 30),
-    ]
+    assert local_times(fires, WARSAW) == [
+        "02:00 CEST", "02:30 CEST", "02:00 CET", "02:30 CET", "02:00 CET", "02:30 CET"]
+    assert fires[:4] == [utc(2025, 10, 26, 0, 0) + timedelta(minutes=30 * i) for i in range(4)]
 
 
 def test_warsaw_fall_wildcard_hour_fires_both_passes() -> None:

@@ -16,7 +16,7 @@ SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::integer[], $5::int
 WITH picked AS (
     SELECT id FROM jobs
     WHERE status = 'open' AND (run_after IS NULL OR run_after <= now())
-    ORDER BY id
+    ORDER BY priority, id
     LIMIT $2
     FOR UPDATE SKIP LOCKED
 )
@@ -30,7 +30,7 @@ RETURNING j.id, j.uuid, j.job_type, j.data, j.token, j.attempts, j.retry_count,
 WITH picked AS (
     SELECT id FROM jobs
     WHERE status = 'failed' AND run_after <= now()
-    ORDER BY run_after, id
+    ORDER BY priority, run_after, id
     LIMIT $2
     FOR UPDATE SKIP LOCKED
 )

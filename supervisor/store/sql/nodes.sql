@@ -14,12 +14,6 @@ SELECT *, extract(epoch FROM now() - heartbeat_at) AS heartbeat_age FROM nodes
 WHERE stopped_at IS NULL OR stopped_at > now() - interval '1 day'
 ORDER BY started_at DESC;
 
--- name: prune_nodes
-DELETE FROM nodes n
-WHERE coalesce(n.stopped_at, n.heartbeat_at) < now() - interval '7 days'
-  AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.node_id = n.id
-                  AND j.status IN ('in_queue', 'retry_in_queued', 'processing'));
-
 -- name: rescue_orphans
 -- Jobs held by a process that stopped heartbeating go back. A queued job was never started,
 -- so it is simply re-opened; a running one counts a rescue and its error, and a job that

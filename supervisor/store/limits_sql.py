@@ -1,0 +1,34 @@
+"""The claim for job types with concurrency limits: per process and across every process."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+import asyncpg
+
+from supervisor.store.sql import q
+
+if TYPE_CHECKING:
+    from supervisor.store.ports import TypeCap
+
+
+async def claim_capped(pool: asyncpg.Pool, lane: str, node_id: UUID, limit: int,
+                       caps: Sequence[TypeCap]) -> list[asyncpg.Record]:
+    """One claim in which each capped type takes at most its room.
+
+    Types with a global limit are locked (a transaction advisory lock each, in name order, so
+    two claimers never deadlock) before the claim counts what every process holds of them:
+    the count and the claim then see every earlier claim of those types, committed.
+    """
+    ordered = sorted(caps, key=lambda c: c.job_type)
+    locked = [c.job_type for c in ordered if c.global_limit is not None]
+    query = q("claim_open_capped") if lane == "first_time" else q("claim_retry_capped")
+    async with pool.acquire() as conn, conn.transaction():
+        if locked:
+            await conn.execute(q("lock_type_limits"), locked)
+        rows: list[asyncpg.Record] = await conn.fetch(
+            query, node_id, limit, [c.job_type for c in ordered], [c.room for c in ordered],
+            [c.global_limit for c in ordered])
+    return rows
