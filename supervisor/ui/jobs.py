@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from supervisor.api.errors import ApiError
 from supervisor.api.jobs import decode_cursor, encode_cursor
 from supervisor.states import ALL_STATUSES
+from supervisor.store.bulk import JobFilter, cancel_matching, retry_matching
 from supervisor.ui import figures
 from supervisor.ui.errors import UiError
 from supervisor.ui.forms import Change, change
@@ -139,6 +140,10 @@ def _notice(request: Request) -> str | None:
         "bulk_retry": f"Re-opened {n} of {of} selected jobs (only failed, dead or cancelled "
                       "ones run again).",
         "none": "Select some jobs first.",
+        "all_cancel": f"Cancelled {n} jobs matching the filters.",
+        "all_retry": f"Re-opened {n} jobs matching the filters.",
+        "all_refused": "Choose a state or a type first: changing every job at once is not "
+                       "offered.",
     }
     return texts.get(done)
 
@@ -180,10 +185,28 @@ async def bulk_action(request: Request, ch: Change = Depends(change)) -> Redirec
             raise _unknown(text) from None
     if not uuids:
         return RedirectResponse(_with(back, done="none"), status_code=303)
-    # Bulk cancel/retry in the job store (features branch) would make this one statement.
+    # A selection is at most a page: one call per job (the filter-wide change is below).
     done = sum([await act(u) is not None for u in uuids])
     return RedirectResponse(_with(back, done=f"bulk_{ch.first('action')}", n=done,
                                   of=len(uuids)), status_code=303)
+
+
+@router.post("/jobs/matching")
+async def matching_action(request: Request, ch: Change = Depends(change)) -> RedirectResponse:
+    """Cancel or retry every job matching the list's state and type filters (in batches)."""
+    states = [s for s in ch.form.get("state", []) if s in ALL_STATUSES]
+    job_type = ch.first("type").strip()[:200] or None
+    kept = [("state", s) for s in states] + ([("type", job_type)] if job_type else [])
+    back = f"/ui/jobs?{urlencode(kept)}"
+    if not states and job_type is None:
+        return RedirectResponse(_with(back, done="all_refused"), status_code=303)
+    calls = {"cancel": cancel_matching, "retry": retry_matching}
+    call = calls.get(ch.first("action"))
+    if call is None:
+        raise UiError(400, "Unknown action", "Jobs can be cancelled or retried.", back=BACK)
+    count = await call(figures.runtime_of(request).jobs, JobFilter(states, job_type))
+    return RedirectResponse(_with(back, done=f"all_{ch.first('action')}", n=count),
+                            status_code=303)
 
 
 def _with(url: str, **params: Any) -> str:

@@ -184,6 +184,17 @@ async def test_bulk_cancel_and_retry(pool: asyncpg.Pool, config: Config) -> None
                                                   "uuid": uuids})
         assert bad.status_code == 400 and "cancel or retry" in bad.text
 
+        listing = await client.get("/ui/jobs?state=open&type=noop")
+        assert 'id="all-retry"' in listing.text
+        every = await client.post("/ui/jobs/matching", data={
+            "csrf": token, "action": "cancel", "state": ["open"], "type": "noop"})
+        assert every.headers["location"] == ("/ui/jobs?state=open&type=noop&done=all_cancel"
+                                             "&n=2")
+        assert await pool.fetchval("SELECT count(*) FROM jobs WHERE status = 'cancelled'") == 3
+        unfiltered = await client.post("/ui/jobs/matching", data={"csrf": token,
+                                                                  "action": "retry"})
+        assert unfiltered.headers["location"].endswith("done=all_refused")
+
 
 async def test_schedule_actions(pool: asyncpg.Pool, config: Config) -> None:
     async with ui_client(pool, config) as (client, _):
@@ -246,6 +257,8 @@ async def test_read_only_key_in_the_api(pool: asyncpg.Pool, config: Config) -> N
             ("POST", "/common/schedules/x/pause", None),
             ("POST", "/common/schedules/x/trigger", None),
             ("DELETE", "/common/schedules/x", None),
+            ("POST", "/common/jobs/cancel", {"status": ["open"]}),
+            ("POST", "/common/jobs/retry", {"status": ["dead"]}),
         ]
         for method, path, body in changes:
             answer = await client.request(method, path, json=body)
