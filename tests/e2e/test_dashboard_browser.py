@@ -296,3 +296,20 @@ async def test_phone_width_and_dark_scheme(dashboard: Dashboard, browser: Browse
     await tab.goto(d.url + "/ui/jobs")
     await d.shot(tab, "jobs-phone-dark")
     await context.close()
+
+
+async def test_read_only_key_sees_no_action(dashboard: Dashboard, page: Page) -> None:
+    d = dashboard
+    viewer_key, _ = await ApiKeyStore(d.pool).create("viewer", "read_only")
+    await page.goto(d.url + "/")
+    await expect(page.locator("a[href='/ui']")).to_be_visible()
+    await d.shot(page, "landing")
+    await log_in(page, d, viewer_key)
+    await expect(page.locator(".badge.ro")).to_have_text("read-only")
+    job = await d.jobs.create("sleep", {"seconds": 120})
+    await page.goto(f"{d.url}/ui/jobs/{job['uuid']}")
+    await expect(page.locator("#job-status")).to_have_text("processing", timeout=WAIT_MS)
+    assert await page.locator("#cancel").count() == 0
+    await page.goto(d.url + "/ui/jobs")
+    assert await page.locator("#bulk-retry").count() == 0
+    await d.shot(page, "jobs-read-only")
