@@ -30,6 +30,7 @@ from supervisor.families import Families, FamilyEnv, discover
 from supervisor.jobtypes import JobContext
 from supervisor.lanes.lane import Lane, LaneSettings
 from supervisor.lanes.writer import StatusWriter
+from supervisor.store.db import create_pool
 from supervisor.store.jobs import JobStore
 
 ACTIVE = ("open", "in_queue", "processing", "failed", "retry_in_queued")
@@ -101,34 +102,46 @@ async def _busy(pool: Any) -> int:
     return n
 
 
-async def drain(pool: Any, *, families: Families | None = None, timeout: float = 60.0) -> int:
-    """Run every due job of the database behind `pool` to completion; how many finished.
+async def drain(target: Any, *, families: Families | None = None, timeout: float = 60.0) -> int:
+    """Run every due job of a database to completion; how many runs finished.
 
-    Jobs run through the daemon's own first-time and retry lanes in this process, so they end
-    exactly as they would under the daemon (retries that are due at once run too). Jobs due
-    later (a run_after in the future) are left alone.
+    `target` is the database's DSN, or a pool made by supervisor.store.db.create_pool (the
+    runtime's JSON codecs). Jobs run through the daemon's own first-time and retry lanes in
+    this process, so they end exactly as under the daemon (retries due at once run too);
+    jobs due later (run_after in the future) are left alone.
     """
-    found = families or discover()
+    async with AsyncExitStack() as stack:
+        pool = target
+        if isinstance(target, str):
+            pool = await create_pool(target, min_size=1, max_size=4)
+            stack.push_async_callback(pool.close)
+        elif not isinstance(await pool.fetchval("SELECT '{}'::jsonb"), dict):
+            raise TypeError("drain() needs the database's DSN, or a pool made by "
+                            "supervisor.store.db.create_pool (a plain asyncpg pool has no "
+                            "JSON codecs)")
+        found = families or discover()
+        await found.open_resources(stack, load_config(), pool)
+        return await _run_lanes(pool, found, timeout)
+
+
+async def _run_lanes(pool: Any, found: Families, timeout: float) -> int:
     store = JobStore(pool)
     writer = StatusWriter(store)
     stopping, writer_stop = asyncio.Event(), asyncio.Event()
     wake = {"first_time": asyncio.Event(), "retry": asyncio.Event()}
-    resources_stack = AsyncExitStack()
-    async with resources_stack:
-        await found.open_resources(resources_stack, load_config(), pool)
-        lanes = [Lane(LaneSettings(name, 4, 100, 100, 0.05, 5.0,
-                                   resources=found.resources_by_type(), db=pool),
-                      store=store, writer=writer, registry=found.registry, node_id=uuid4(),
-                      wake=wake[name]) for name in ("first_time", "retry")]
-        with anyio.fail_after(timeout):
-            async with anyio.create_task_group() as tg:
-                await tg.start(writer.run, writer_stop)
-                for lane in lanes:
-                    await tg.start(lane.run, stopping)
-                while await _busy(pool) or writer.pending():
-                    await anyio.sleep(0.02)
-                stopping.set()
-                writer_stop.set()
+    lanes = [Lane(LaneSettings(name, 4, 100, 100, 0.05, 5.0,
+                               resources=found.resources_by_type(), db=pool),
+                  store=store, writer=writer, registry=found.registry, node_id=uuid4(),
+                  wake=wake[name]) for name in ("first_time", "retry")]
+    with anyio.fail_after(timeout):
+        async with anyio.create_task_group() as tg:
+            await tg.start(writer.run, writer_stop)
+            for lane in lanes:
+                await tg.start(lane.run, stopping)
+            while await _busy(pool) or writer.pending():
+                await anyio.sleep(0.02)
+            stopping.set()
+            writer_stop.set()
     return writer.finished_total
 
 

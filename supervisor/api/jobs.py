@@ -96,7 +96,14 @@ def _limit_rule(err: ErrorDetails) -> str:
 LIST_RULES: dict[str, FieldRule] = {"status": _status_rule, "limit": _limit_rule}
 
 
-@router.post("/create", status_code=201, response_model=Created, responses=ERRORS,
+CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": Created, "description": "A job with the same unique_key exists: its uuid, "
+          "duplicate true, nothing created"},
+    **ERRORS,
+}
+
+
+@router.post("/create", status_code=201, response_model=Created, responses=CREATE_RESPONSES,
              openapi_extra=body_of(CreateJob), summary="Create a job")
 async def create_job(request: Request, ctx: ApiContext = Depends(authorized)) -> JSONResponse:
     """Create an open job; runners pick it up within milliseconds."""

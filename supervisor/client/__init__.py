@@ -11,20 +11,129 @@ See docs/client.md.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import anyio
 
 from supervisor.client.drivers import AsyncDriver, SyncDriver, async_driver, sync_driver
+from supervisor.client.enqueue import checked_run_after, insert_args, new_job
 from supervisor.client.listen import listening
 from supervisor.jobtypes import JobInputError
+from supervisor.store.jobs import NewJob
 from supervisor.store.sql import Queries, q
+from supervisor.submit import Submitted
 
 SQL = Queries("supervisor.client", "sql")
 ENDED = frozenset({"completed", "dead", "cancelled"})
 WAKE_CHANNELS = ("supervisor_done", "supervisor_cancel")
 RECHECK_SECONDS = 5.0  # a notification can be missed (a rescue, a lost connection): look again
+
+
+Enqueued = Submitted  # (uuid, duplicate): a unique duplicate answers the existing job's uuid
+
+
+async def enqueue(
+    conn: Any, job_type: str, data: dict[str, Any] | None = None, *,
+    retry_count: int | None = None, retry_interval: int | None = None,
+    run_after: datetime | None = None, priority: int | None = None,
+    unique_key: str | None = None, unique_states: list[str] | None = None,
+    timeout: float | None = None, validate: bool = True,
+) -> Enqueued:
+    """Write one job on `conn`, inside its transaction if one is open; checked first.
+
+    Options left out take the job type's defaults. `validate=False` skips the payload check
+    for job types not installed here (the daemon checks it when it claims the job).
+    JobInputError names the field; nothing is written then.
+    """
+    drv = async_driver(conn)
+    job, when = _prepared(job_type, data, locals(), validate)
+    if job.unique_key is None:
+        rows = await drv.rows(SQL.q("client_insert"), *insert_args(job, when))
+        return Enqueued(rows[0]["uuid"])
+    async with drv.atomic() as tx:
+        await tx.rows(q("lock_unique_key"), job.unique_key)
+        rows = await tx.rows(SQL.q("client_insert_unique"), *insert_args(job, when),
+                             job.unique_key, list(job.unique_states))
+    return Enqueued(rows[0]["uuid"], bool(rows[0]["duplicate"]))
+
+
+def enqueue_sync(
+    conn: Any, job_type: str, data: dict[str, Any] | None = None, *,
+    retry_count: int | None = None, retry_interval: int | None = None,
+    run_after: datetime | None = None, priority: int | None = None,
+    unique_key: str | None = None, unique_states: list[str] | None = None,
+    timeout: float | None = None, validate: bool = True,
+) -> Enqueued:
+    """`enqueue` for a blocking connection (psycopg Connection, SQLAlchemy Session)."""
+    drv = sync_driver(conn)
+    job, when = _prepared(job_type, data, locals(), validate)
+    if job.unique_key is None:
+        rows = drv.rows(SQL.q("client_insert"), *insert_args(job, when))
+        return Enqueued(rows[0]["uuid"])
+    with drv.atomic() as tx:
+        tx.rows(q("lock_unique_key"), job.unique_key)
+        rows = tx.rows(SQL.q("client_insert_unique"), *insert_args(job, when),
+                       job.unique_key, list(job.unique_states))
+    return Enqueued(rows[0]["uuid"], bool(rows[0]["duplicate"]))
+
+
+OPTIONS = ("retry_count", "retry_interval", "priority", "unique_key", "unique_states", "timeout")
+
+
+def _prepared(job_type: str, data: Any, given: dict[str, Any],
+              validate: bool) -> tuple[NewJob, datetime | None]:
+    options = {name: given[name] for name in OPTIONS}
+    return (new_job(job_type, data if data is not None else {}, options, validate),
+            checked_run_after(given["run_after"]))
+
+
+async def enqueue_many(
+    conn: Any, job_type: str, datas: Sequence[dict[str, Any]], *,
+    retry_count: int | None = None, retry_interval: int | None = None,
+    run_after: datetime | None = None, priority: int | None = None,
+    timeout: float | None = None, validate: bool = True,
+) -> list[UUID]:
+    """Write many jobs of one type and options in one statement; their uuids, in order."""
+    drv = async_driver(conn)
+    jobs, when = _many(job_type, datas, locals(), validate)
+    if jobs:
+        await drv.rows(SQL.q("client_insert_many"), *_many_args(jobs, when))
+    return [j.uuid for j in jobs]
+
+
+def enqueue_many_sync(
+    conn: Any, job_type: str, datas: Sequence[dict[str, Any]], *,
+    retry_count: int | None = None, retry_interval: int | None = None,
+    run_after: datetime | None = None, priority: int | None = None,
+    timeout: float | None = None, validate: bool = True,
+) -> list[UUID]:
+    """`enqueue_many` for a blocking connection."""
+    drv = sync_driver(conn)
+    jobs, when = _many(job_type, datas, locals(), validate)
+    if jobs:
+        drv.rows(SQL.q("client_insert_many"), *_many_args(jobs, when))
+    return [j.uuid for j in jobs]
+
+
+def _many(job_type: str, datas: Sequence[dict[str, Any]], given: dict[str, Any],
+          validate: bool) -> tuple[list[NewJob], datetime | None]:
+    given = {**given, "unique_key": None, "unique_states": None}
+    jobs = []
+    for i, data in enumerate(datas):
+        try:
+            jobs.append(_prepared(job_type, data, given, validate)[0])
+        except JobInputError as exc:
+            raise JobInputError(f"datas[{i}]: {exc}", field=f"datas[{i}].{exc.field}") from None
+    return jobs, checked_run_after(given["run_after"])
+
+
+def _many_args(jobs: list[NewJob], when: datetime | None) -> list[Any]:
+    first = jobs[0]
+    return [[j.uuid for j in jobs], [json.dumps(j.data) for j in jobs], first.job_type,
+            first.retry_count, first.retry_interval, first.priority, first.timeout_seconds, when]
 
 
 def _uuid(value: UUID | str) -> UUID:
@@ -104,5 +213,6 @@ async def wait(conn: Any, uuid: UUID | str, *, timeout: float = 60.0) -> dict[st
                 await woken.wait(RECHECK_SECONDS)
 
 
-__all__ = ["ENDED", "JobInputError", "cancel", "cancel_sync", "get", "get_sync", "retry",
+__all__ = ["ENDED", "Enqueued", "JobInputError", "cancel", "cancel_sync", "enqueue",
+           "enqueue_many", "enqueue_many_sync", "enqueue_sync", "get", "get_sync", "retry",
            "retry_sync", "wait"]

@@ -9,7 +9,8 @@ codecs (or an application's custom ones) change what the client sees.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +69,21 @@ class AsyncDriver:
     kind: str
     conn: Any
 
+    @asynccontextmanager
+    async def atomic(self) -> AsyncIterator[AsyncDriver]:
+        """Statements on one connection in one transaction (a savepoint inside the caller's).
+
+        A SQLAlchemy session is always in a transaction of its own: its commit ends ours.
+        """
+        if self.kind == "asyncpg" and hasattr(self.conn, "acquire"):  # a Pool
+            async with self.conn.acquire() as held, held.transaction():
+                yield AsyncDriver("asyncpg", held)
+        elif self.kind in ("asyncpg", "psycopg"):
+            async with self.conn.transaction():
+                yield self
+        else:
+            yield self
+
     async def rows(self, sql: str, *args: Any) -> list[dict[str, Any]]:
         """The rows of one statement as dicts."""
         if self.kind == "asyncpg":
@@ -87,6 +103,15 @@ class SyncDriver:
 
     kind: str
     conn: Any
+
+    @contextmanager
+    def atomic(self) -> Iterator[SyncDriver]:
+        """Statements in one transaction (a savepoint inside the caller's; see AsyncDriver)."""
+        if self.kind == "psycopg":
+            with self.conn.transaction():
+                yield self
+        else:
+            yield self
 
     def rows(self, sql: str, *args: Any) -> list[dict[str, Any]]:
         """The rows of one statement as dicts."""
