@@ -58,10 +58,13 @@ def _daemon(dsn: str, **values: object) -> Daemon:
     return Daemon(config, discover(), only=["first_time"])
 
 
-async def drain(dsn: str, jobs: int, **values: object) -> tuple[float, float]:
+async def drain(dsn: str, jobs: int, drop_index: str | None = None,
+                **values: object) -> tuple[float, float]:
     """Enqueue then drain `jobs` with the daemon's first_time lane; (enqueue/s, drain/s)."""
     async with scratch_database() as db:
         pool = await create_pool(db, max_size=4)
+        if drop_index is not None:  # what an index costs the write path (see index_cost)
+            await pool.execute(f"DROP INDEX {drop_index}")
         store = JobStore(pool)
         enq = await enqueue(store, jobs)
         daemon = _daemon(db, **values)
@@ -149,6 +152,22 @@ async def main(jobs: int, rounds: int) -> None:
     print(row("pickup latency p99 at 20 jobs/s (ms)", f"{percentile(lat, 99):.2f}"))
 
 
+async def index_cost(jobs: int, rounds: int, index: str = "jobs_type_idx") -> None:
+    """Enqueue and drain with and without one index, rounds interleaved; print both and ratios."""
+    logging.disable(logging.WARNING)
+    runs: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+    for _ in range(rounds):
+        for present in (False, True):
+            runs[present].append(await drain("", jobs, None if present else index))
+    print(f"write cost of {index}: {jobs} no-op jobs, median of {rounds} interleaved round(s)")
+    print(row("measure", f"with {index}", "without (baseline)", "ratio"))
+    for i, label in enumerate(("enqueue, batches of 1,000 (jobs/s)",
+                               "drain, defaults (jobs/s)")):
+        ours = median([r[i] for r in runs[True]])
+        base = median([r[i] for r in runs[False]])
+        print(row(label, f"{ours:,.0f}", f"{base:,.0f}", f"{ours / base:.2f}"))
+
+
 async def main_peers(jobs: int, rounds: int) -> None:
     """Ours beside PgQueuer and the strong bare loop, interleaved round by round; medians."""
     logging.disable(logging.WARNING)
@@ -180,8 +199,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--index-cost", action="store_true",
+                        help="only measure what jobs_type_idx costs enqueue and drain")
     parser.add_argument("--peers", action="store_true",
                         help="compare with PgQueuer and the strong bare loop (bench extra)")
     args = parser.parse_args()
-    anyio.run(main_peers if args.peers else main, args.jobs, args.rounds,
+    chosen = index_cost if args.index_cost else main_peers if args.peers else main
+    anyio.run(chosen, args.jobs, args.rounds,
               backend_options=backend_options())

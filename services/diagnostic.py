@@ -20,7 +20,8 @@ class NoopPayload(BaseModel):
 class SleepPayload(BaseModel):
     """How long to sleep, and whether to fail afterwards."""
 
-    model_config = ConfigDict(extra="forbid")
+    # strict: {"seconds": "5"} is refused at create time rather than stored as a string
+    model_config = ConfigDict(extra="forbid", strict=True)
     seconds: float = Field(0.0, ge=0, le=86400)
     fail: bool = False
 

@@ -76,6 +76,7 @@ class Settings(BaseModel):
     production: bool = _f(False, "production data: Elasticsearch indexes get the prod- prefix")
     api_host: str = _f("127.0.0.1", "HTTP API listen address")
     api_port: int = _f(8000, "HTTP API port (0: any free port)", 0, 65535)
+    metrics_require_key: bool = _f(False, "require an X-API-Key on /metrics (open by default)")
 
     @field_validator("logging_level", mode="before")
     @classmethod

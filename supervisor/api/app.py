@@ -57,6 +57,7 @@ def create_app(runtime: RuntimeLike, *, max_body: int = MAX_BODY_BYTES,
     app.state.figures = ops.DatabaseFigures()
     app.state.metrics_registry = CollectorRegistry(auto_describe=True)
     app.state.metrics_registry.register(app.state.figures)
+    app.state.metrics_page = ops.RenderedPage()
     app.include_router(bulk.router)  # before jobs: /cancel and /retry are not uuids
     app.include_router(jobs.router)
     app.include_router(schedules.router)

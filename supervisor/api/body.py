@@ -9,7 +9,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from supervisor.api.errors import ApiError
+from supervisor.api.errors import ApiError, code_for, describe
 
 M = TypeVar("M", bound=BaseModel)
 # Maps one pydantic error on a field to the API's message for it (None: use the generic one).
@@ -17,8 +17,9 @@ FieldRule = Callable[[ErrorDetails], str | None]
 
 
 def _media_type_ok(request: Request) -> bool:
-    ctype = request.headers.get("content-type", "")
-    return not ctype or "json" in ctype.split(";", 1)[0].lower()
+    # Exactly application/json, parameters allowed (charset=utf-8); a missing header is JSON.
+    ctype = request.headers.get("content-type")
+    return ctype is None or ctype.split(";", 1)[0].strip().lower() == "application/json"
 
 
 async def parse_body(request: Request, model: type[M], rules: dict[str, FieldRule]) -> M:
@@ -79,10 +80,9 @@ def _path(err: ErrorDetails) -> str:
 
 def _generic(err: ErrorDetails) -> str:
     name = _path(err)
-    code = str(err["loc"][0]).upper()
     if err["type"] == "missing":
-        return f"ERR_MISSING_{code}: the '{name}' field is required"
-    return f"ERR_INVALID_{code}: '{name}': {err['msg'].lower()} (got {_short(err.get('input'))})"
+        return f"{code_for(name, 'MISSING')}: the '{name}' field is required"
+    return f"{code_for(name)}: '{name}': {describe(err)} (got {_short(err.get('input'))})"
 
 
 def _short(value: Any) -> str:

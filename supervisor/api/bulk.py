@@ -56,5 +56,5 @@ async def cancel_jobs(request: Request, ctx: ApiContext = Depends(authorized)) -
 @router.post("/retry", response_model=BulkDone, responses=ERRORS,
              openapi_extra=body_of(BulkChange), summary="Re-run every matching job now")
 async def retry_jobs(request: Request, ctx: ApiContext = Depends(authorized)) -> JSONResponse:
-    """Re-open every matching failed, dead or cancelled job at once, attempts reset."""
+    """Re-open every matching failed, dead or cancelled job at once, retries renewed."""
     return await _bulk(request, ctx, retry_matching, "retry")

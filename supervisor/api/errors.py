@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
@@ -29,6 +30,33 @@ INVALID_RETRY_COUNT = (
     "or a positive number for retry attempts"
 )
 DOCUMENTED = frozenset({MISSING_JOB_TYPE, MISSING_JOB_DATA, INVALID_RETRY_COUNT})
+UNKNOWN_JOB_TYPE = "ERR_UNKNOWN_JOB_TYPE"
+# One code per mistake on every endpoint: a schedule's `data` is the job data of each run.
+_SAME_AS = {"data": "job_data"}
+
+
+def code_for(field: str | None, kind: str = "INVALID") -> str:
+    """The ERR_ code for a bad (kind INVALID) or absent (kind MISSING) field, jobs or schedules."""
+    top = (field or "body").split(".")[0]
+    return f"ERR_{kind}_{_SAME_AS.get(top, top).upper()}"
+
+
+def rule_code(field: str | None) -> str:
+    """The code for a job-type rule refusal: the registry names `job_type` for an unknown type."""
+    return UNKNOWN_JOB_TYPE if field == "job_type" else code_for(field)
+
+
+def describe(err: Mapping[str, Any]) -> str:
+    """pydantic's message for one error, as the rest of a sentence (patterns kept verbatim)."""
+    if err["type"] == "string_pattern_mismatch":
+        return f"must match the pattern {err['ctx']['pattern']}"
+    msg = str(err["msg"])
+    return msg[:1].lower() + msg[1:]
+
+
+UNSTORABLE = ("ERR_INVALID_VALUE: the request holds a value PostgreSQL cannot store; remove NUL "
+              "characters and non-finite numbers (NaN, Infinity) and keep whole numbers from 0 to "
+              "2147483647")
 
 
 class ApiError(Exception):
@@ -85,15 +113,16 @@ async def _param_error(request: Request, exc: Exception) -> JSONResponse:
                    "a create or list response returned, e.g. 3f2b0c1e-7a9d-4c1b-9e8f-0a1b2c3d4e5f")
     else:
         got = "" if err["type"] == "missing" else f" (got {err.get('input')!r:.60})"
-        message = f"ERR_INVALID_{name.upper()}: '{name}' in the {where}: {err['msg'].lower()}{got}"
+        message = f"{code_for(name)}: '{name}' in the {where}: {describe(err)}{got}"
     return error_response(400, message, name)
 
 
 async def _data_error(request: Request, exc: Exception) -> JSONResponse:
-    # Values PostgreSQL refuses to store (NUL characters, Infinity in JSON) are the client's.
-    detail = " ".join(str(exc).split())
-    return error_response(400, "ERR_INVALID_VALUE: the request holds a value PostgreSQL cannot "
-                          f"store ({detail}); remove NUL characters and non-finite numbers")
+    # Values PostgreSQL refuses to store are the client's; its wording ("query argument $3")
+    # means nothing to them, so it goes to the log and the answer says what to change.
+    log.info("a value PostgreSQL refused", extra={
+        "action": "api_bad_value", "path": request.url.path, "error": str(exc)})
+    return error_response(400, UNSTORABLE)
 
 
 async def _unavailable(request: Request, exc: Exception) -> JSONResponse:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("supervisor.api")
@@ -51,6 +52,10 @@ class Guard:
         except _TooLarge:
             if not started:
                 await self._send_error(send, 413, self._too_large())
+        except ClientDisconnect:
+            # The client hung up (or was too slow) before its body arrived: nobody to answer.
+            log.info("client went away before sending its whole request", extra={
+                "action": "api_client_gone", "path": scope.get("path", "")})
         except Exception:
             log.exception("request failed", extra={"action": "api_error",
                                                    "path": scope.get("path", "")})

@@ -18,6 +18,7 @@ from supervisor.api.errors import (
     MISSING_JOB_DATA,
     MISSING_JOB_TYPE,
     ApiError,
+    rule_code,
 )
 from supervisor.api.models import INT32_MAX, Created, CreateJob, JobList, ListJobs, OneJob
 from supervisor.api.openapi import ERRORS, body_of
@@ -111,8 +112,7 @@ async def create_job(request: Request, ctx: ApiContext = Depends(authorized)) ->
     try:
         job = prepare(ctx.runtime.registry, req)
     except JobInputError as exc:
-        code = "ERR_UNKNOWN_JOB_TYPE" if exc.field == "job_type" else "ERR_INVALID_JOB_DATA"
-        raise ApiError(400, f"{code}: {exc}", exc.field) from None
+        raise ApiError(400, f"{rule_code(exc.field or 'job_data')}: {exc}", exc.field) from None
     if job.unique_key is not None:
         uuid, duplicate = await ctx.runtime.jobs.create_unique(job)
         if duplicate:
@@ -163,7 +163,7 @@ async def cancel_job(uuid: UUID, ctx: ApiContext = Depends(authorized)) -> JSONR
 @router.post("/{uuid}/retry", response_model=OneJob, responses=ERRORS,
              summary="Run a job again now")
 async def retry_job(uuid: UUID, ctx: ApiContext = Depends(authorized)) -> JSONResponse:
-    """Re-open a failed, dead or cancelled job at once, with its attempts reset."""
+    """Re-open a failed, dead or cancelled job now: retries renewed, its runs numbered on."""
     row = await ctx.runtime.jobs.retry_now(uuid)
     if row is None:
         current = await _current(ctx, uuid)

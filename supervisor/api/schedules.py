@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from supervisor.api.auth import ApiContext, authorized
 from supervisor.api.body import parse_body
 from supervisor.api.context import RuntimeLike
-from supervisor.api.errors import ApiError
+from supervisor.api.errors import ApiError, rule_code
 from supervisor.api.openapi import ERRORS, body_of
 from supervisor.schedule.service import (
     NAME_PATTERN,
@@ -42,7 +42,7 @@ async def _call(coro: Any) -> Any:
                        "GET /common/schedules", "name") from None
     except ScheduleError as exc:
         field = exc.field or "body"
-        raise ApiError(400, f"ERR_INVALID_{field.split('.')[0].upper()}: {exc}", field) from None
+        raise ApiError(400, f"{rule_code(field)}: {exc}", field) from None
 
 
 def _ok(data: Any, status: int = 200, message: str | None = None) -> JSONResponse:

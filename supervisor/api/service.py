@@ -5,21 +5,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 import sys
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from anyio.abc import TaskStatus
 
 from supervisor.api.context import RuntimeLike
+from supervisor.runtime.supervise import StartupFailure
 from supervisor.runtime.waiting import wait_any
 from supervisor.store.api_keys import ApiKeyStore, DuplicateKeyName
 
+if TYPE_CHECKING:
+    from supervisor.api.limits import HttpLimits
+
 log = logging.getLogger("supervisor.api")
+EX_CANNOT_LISTEN = 71  # sysexits.h EX_OSERR: the OS refused the listening socket
 SHUTDOWN_SECONDS = 5  # open requests may finish this long after `stopping`
 FIRST_KEY_NAME = "default"
+FIRST_KEY_FILE = "first-api-key.txt"  # in DATA_DIR, when stderr is not a terminal
 
 
 def _server_class() -> type[Any]:
@@ -55,9 +63,9 @@ def bind(host: str, port: int) -> socket.socket:
         sock.listen(2048)
     except OSError as exc:
         sock.close()
-        raise OSError(exc.errno, f"the api service cannot listen on {host}:{port} "
-                      f"({exc.strerror}); set API_HOST / API_PORT, or leave the api service "
-                      "out with --only") from None
+        raise StartupFailure(f"the api service cannot listen on {host}:{port} "
+                             f"({exc.strerror}); set API_HOST / API_PORT, or leave the api "
+                             "service out with --only", EX_CANNOT_LISTEN) from None
     return sock
 
 
@@ -71,8 +79,11 @@ def usage_hint(key: str, host: str, port: int) -> str:
 class ApiService:
     """Serves the HTTP API on API_HOST:API_PORT until `stopping`."""
 
-    def __init__(self, runtime: RuntimeLike) -> None:
+    def __init__(self, runtime: RuntimeLike, limits: HttpLimits | None = None,
+                 app: Any = None) -> None:
         self.runtime = runtime
+        self.limits = limits
+        self.app = app  # an app of the caller's (benchmarks); by default create_app(runtime)
         self.port: int | None = None  # the bound port (API_PORT=0 picks a free one)
         self.serving = asyncio.Event()  # set once requests are answered
 
@@ -110,10 +121,15 @@ class ApiService:
         import uvicorn
 
         from supervisor.api.app import create_app
+        from supervisor.api.limits import LIMITS, protocol_for
 
+        limits = self.limits or LIMITS
         return _server_class()(uvicorn.Config(
-            create_app(self.runtime), lifespan="off", log_config=None, access_log=False,
+            self.app or create_app(self.runtime), lifespan="off", log_config=None,
+            access_log=False,
             timeout_graceful_shutdown=SHUTDOWN_SECONDS, server_header=False,
+            http=protocol_for(limits), timeout_keep_alive=limits.keep_alive_seconds,
+            limit_concurrency=limits.max_connections,
         ))
 
     def _started(self, task_status: TaskStatus[None]) -> None:
@@ -126,7 +142,7 @@ class ApiService:
 
 
 async def ensure_first_key(runtime: RuntimeLike, port: int | None = None) -> None:
-    """On a database with no API key ever made, make one and print it once."""
+    """On a database with no API key ever made, make one and hand it over once."""
     keys = ApiKeyStore(runtime.pool)
     if await keys.count() > 0:
         return
@@ -135,11 +151,36 @@ async def ensure_first_key(runtime: RuntimeLike, port: int | None = None) -> Non
     except DuplicateKeyName:
         return  # another process starting at the same moment made it
     config = runtime.config
-    sys.stderr.write(
-        f"\nCreated the first API key, {FIRST_KEY_NAME!r}. It is shown only this once:\n\n"
-        f"    {key}\n\nSend it in the X-API-Key header, for example:\n\n"
-        f"    {usage_hint(key, config.api_host, port or config.api_port)}\n\n"
-        "Manage keys with `supervisor apikey create|list|revoke`.\n\n")
-    sys.stderr.flush()
-    log.warning("created the first API key (printed once to stderr)", extra={
-        "action": "apikey_created", "key_name": FIRST_KEY_NAME, "prefix": row["prefix"]})
+    text = (f"Created the first API key, {FIRST_KEY_NAME!r}. It is shown only this once:\n\n"
+            f"    {key}\n\nSend it in the X-API-Key header, for example:\n\n"
+            f"    {usage_hint(key, config.api_host, port or config.api_port)}\n\n"
+            "Manage keys with `supervisor apikey create|list|revoke`.\n")
+    extra = {"action": "apikey_created", "key_name": FIRST_KEY_NAME, "prefix": row["prefix"]}
+    if sys.stderr.isatty():
+        sys.stderr.write(f"\n{text}\n")
+        sys.stderr.flush()
+        log.warning("created the first API key (printed once to the terminal)", extra=extra)
+        return
+    # Not a terminal: stderr is a log (journald, a container's), where a secret must not go.
+    try:
+        path = save_secret(Path(config.data_dir) / FIRST_KEY_FILE, text)
+    except OSError as exc:
+        log.error("created the first API key but could not save it; make another with "
+                  "`supervisor apikey create NAME`", extra={**extra, "error": str(exc)})
+        return
+    log.warning(f"created the first API key; it is in {path} (readable only by this user): "
+                "read it, store it safely, then delete the file", extra={**extra,
+                                                                         "path": str(path)})
+
+
+def save_secret(path: Path, text: str) -> Path:
+    """Write `text` to `path` readable by its owner only (0600); the absolute path."""
+    path = path.resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # an older file keeps its mode on open; this one must be private
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+    return path

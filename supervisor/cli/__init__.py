@@ -13,9 +13,11 @@ from supervisor.cli import (
     schedule_cmd,
     status_cmd,
 )
+from supervisor.cli.common import FullHelpGroup
 from supervisor.families import FamilyError, discover
 
 app = typer.Typer(
+    cls=FullHelpGroup,
     name="supervisor",
     help="Run a data platform's background jobs from PostgreSQL: cron schedules, a worker pool, "
     "retries and rescue of crashed work, in one process.\n\n"

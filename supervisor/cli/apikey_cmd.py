@@ -7,11 +7,17 @@ from typing import Any
 import typer
 
 from supervisor.api.service import usage_hint
-from supervisor.cli.common import fail, open_pool, print_json, run_async, settings
+from supervisor.cli.common import FullHelpGroup, fail, open_pool, print_json, run_async, settings
 from supervisor.config import Config
-from supervisor.store.api_keys import ApiKeyStore, DuplicateKeyName, key_dict
+from supervisor.store.api_keys import (
+    ApiKeyStore,
+    BadKeyName,
+    DuplicateKeyName,
+    check_key_name,
+    key_dict,
+)
 
-app = typer.Typer(help="Create, list and revoke API keys for the HTTP API.",
+app = typer.Typer(cls=FullHelpGroup, help="Create, list and revoke API keys for the HTTP API.",
                   no_args_is_help=True)
 
 
@@ -32,12 +38,14 @@ def create(
                                    "and changes nothing (API and dashboard)"),
 ) -> None:
     """Create a key and print it; it is shown only this once."""
-    if not name.strip():
-        fail("the key name must not be empty", 2)
+    try:
+        name = check_key_name(name)
+    except BadKeyName as exc:
+        fail(str(exc), 2)
 
     async def go(keys: ApiKeyStore) -> Any:
         try:
-            return await keys.create(name.strip(), "read_only" if read_only else "full")
+            return await keys.create(name, "read_only" if read_only else "full")
         except DuplicateKeyName as exc:
             fail(str(exc), 1)
 
@@ -45,7 +53,7 @@ def create(
     key, _row = _with_keys(go, config)
     typer.echo(key)
     kind = "read-only API key" if read_only else "API key"
-    typer.echo(f"{kind} {name.strip()!r} created. It is shown only now: store it safely. Use:\n"
+    typer.echo(f"{kind} {name!r} created. It is shown only now: store it safely. Use:\n"
                f"  {usage_hint(key, config.api_host, config.api_port)}", err=True)
 
 

@@ -6,13 +6,14 @@ from typing import Any
 
 import typer
 
-from supervisor.cli.common import fail, families, print_json
+from supervisor.cli.common import FullHelpGroup, fail, families, print_json
 from supervisor.config import EX_CONFIG, SETTINGS, Config, ConfigError, describe, load_config
 from supervisor.families import Families
 from supervisor.schedule.sync import invalid_tables
 from supervisor.settings import env_names
 
-app = typer.Typer(help="Inspect and check the effective settings.", no_args_is_help=True)
+app = typer.Typer(cls=FullHelpGroup, help="Inspect and check the effective settings.",
+                  no_args_is_help=True)
 SECRET_WORDS = ("password", "secret", "token", "key")
 
 

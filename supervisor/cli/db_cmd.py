@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from supervisor.cli.common import families, open_pool, run_async, settings
+from supervisor.cli.common import FullHelpGroup, families, open_pool, run_async, settings
 from supervisor.store.migrate import available, migrate
 
-app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
+app = typer.Typer(cls=FullHelpGroup, help="Manage the database schema.", no_args_is_help=True)
 
 
 @app.command("migrate")

@@ -11,14 +11,25 @@ from uuid import UUID
 import typer
 from pydantic import ValidationError
 
-from supervisor.cli.common import fail, families, open_pool, print_json, run_async, settings
+from supervisor.cli.common import (
+    FullHelpGroup,
+    fail,
+    families,
+    open_pool,
+    print_json,
+    run_async,
+    settings,
+)
 from supervisor.jobtypes import JobInputError
 from supervisor.states import ALL_STATUSES
 from supervisor.store.bulk import JobFilter, cancel_matching, retry_matching
 from supervisor.store.jobs import JobStore, job_dict
 from supervisor.submit import JobRequest, Submitted, first_problem, prepare, submit
 
-app = typer.Typer(help="Create, list, inspect and cancel jobs.", no_args_is_help=True)
+app = typer.Typer(cls=FullHelpGroup, help="Create, list, inspect and cancel jobs.",
+                  no_args_is_help=True)
+
+UUID_HELP = "The job's uuid, as `job create` or `job list` printed it"
 
 
 def _uuid(text: str) -> UUID:
@@ -105,7 +116,8 @@ def list_jobs(
     status: list[str] = typer.Option(None, "--status", help="Filter; repeat for several: "
                                      + ", ".join(ALL_STATUSES)),
     job_type: str = typer.Option(None, "--type", help="Filter by job type"),
-    limit: int = typer.Option(25, "--limit", min=1, max=1000),
+    limit: int = typer.Option(25, "--limit", min=1, max=1000,
+                              help="How many of the newest jobs to show, 1 to 1000"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON"),
 ) -> None:
     """List the newest jobs."""
@@ -127,7 +139,10 @@ def list_jobs(
 
 
 @app.command("show")
-def show(uuid: str, as_json: bool = typer.Option(False, "--json", help="Print JSON")) -> None:
+def show(
+    uuid: str = typer.Argument(..., help=UUID_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+) -> None:
     """Show one job, with its response and errors."""
     key = _uuid(uuid)
 
@@ -220,7 +235,7 @@ def retry(
     job_type: str = typer.Option(None, "--type", help=TYPE_HELP),
     created_before: str = typer.Option(None, "--created-before", help=BEFORE_HELP),
 ) -> None:
-    """Run a failed, dead or cancelled job (or every matching one) again now, attempts reset."""
+    """Run a failed, dead or cancelled job (or every matching one) again now, retries renewed."""
     _bulk_or_one(uuid, _filter(status, job_type, created_before),
                  lambda: _change(uuid, JobStore.retry_now, "re-opened",
                                  "; only failed, dead or cancelled jobs retry"),

@@ -5,11 +5,11 @@ from __future__ import annotations
 import typer
 
 from supervisor.cli import prune_cmd
-from supervisor.cli.common import fail, families, run_async, settings
+from supervisor.cli.common import FullHelpGroup, fail, families, run_async, settings
 from supervisor.daemon import Daemon, service_names
-from supervisor.runtime.supervise import EX_SOFTWARE, ServiceFailed
 
 jobs_app = typer.Typer(
+    cls=FullHelpGroup,
     help="Run one of the Jobs API runner modes alone (like `supervisor run --only NAME`).",
     no_args_is_help=True,
 )
@@ -21,26 +21,7 @@ def _start(only: list[str] | None) -> None:
         daemon = Daemon(config, families(config), only)
     except ValueError as exc:
         fail(str(exc), 2)
-    try:
-        code = run_async(daemon.run)
-    except Exception as exc:
-        failed = _service_failure(exc)
-        if failed is None:
-            raise
-        cause = failed.__cause__
-        fail(f"{failed}: {type(cause).__name__}: {cause}" if cause else str(failed), EX_SOFTWARE)
-    raise typer.Exit(code)
-
-
-def _service_failure(exc: BaseException) -> ServiceFailed | None:
-    """The ServiceFailed that stopped the daemon; task groups wrap it in exception groups."""
-    if isinstance(exc, ServiceFailed):
-        return exc
-    if isinstance(exc, BaseExceptionGroup):
-        for inner in exc.exceptions:
-            if (found := _service_failure(inner)) is not None:
-                return found
-    return None
+    raise typer.Exit(run_async(daemon.run))  # expected failures exit with their status
 
 
 def register(app: typer.Typer) -> None:
@@ -56,7 +37,10 @@ def register(app: typer.Typer) -> None:
             help="Comma-separated services to run, from: " + ", ".join(service_names()),
         ),
     ) -> None:
-        names = [n.strip() for n in only.split(",") if n.strip()] if only else None
+        names = None if only is None else [n.strip() for n in only.split(",") if n.strip()]
+        if names == []:  # `--only ""` (an unset shell variable) must not mean "everything"
+            fail("--only names no service; give one or more of " + ", ".join(service_names())
+                 + ", or leave --only out to run them all", 2)
         _start(names)
 
     @jobs_app.command("first_time")

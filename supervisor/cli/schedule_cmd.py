@@ -11,7 +11,16 @@ from zoneinfo import ZoneInfo
 import typer
 from pydantic import ValidationError
 
-from supervisor.cli.common import fail, families, open_pool, print_json, run_async, settings
+from supervisor.cli.common import (
+    FullHelpGroup,
+    fail,
+    families,
+    open_pool,
+    print_json,
+    run_async,
+    settings,
+)
+from supervisor.schedule.rules import MISFIRE_LIMIT_MAX
 from supervisor.schedule.service import (
     ScheduleError,
     ScheduleNotFound,
@@ -21,13 +30,14 @@ from supervisor.schedule.service import (
     spec_from_mapping,
 )
 
-app = typer.Typer(help="Cron schedules: each occurrence creates one job run.",
+app = typer.Typer(cls=FullHelpGroup, help="Cron schedules: each occurrence creates one job run.",
                   no_args_is_help=True)
 T = TypeVar("T")
 # Field names in messages become the option a person typed.
 OPTIONS = {"cron": "--cron", "timezone": "--tz", "job_type": "--type", "data": "--data",
            "retry_count": "--retry-count", "retry_interval": "--retry-interval",
            "misfire_policy": "--misfire", "misfire_limit": "--misfire-limit", "count": "--count"}
+NAME_HELP = "The schedule's name"
 MISFIRE_HELP = ("after downtime: coalesce (one catch-up run), fire_all (each missed one, up to "
                 "--misfire-limit) or skip (none)")
 
@@ -85,7 +95,8 @@ def add(
     retry_count: int = typer.Option(0, "--retry-count", help="Retries each run may have"),
     retry_interval: int = typer.Option(30, "--retry-interval", help="Seconds between tries"),
     misfire: str = typer.Option("coalesce", "--misfire", help=MISFIRE_HELP),
-    misfire_limit: int = typer.Option(100, "--misfire-limit", help="Most runs fire_all makes"),
+    misfire_limit: int = typer.Option(100, "--misfire-limit",
+                                      help=f"Most runs fire_all makes, 1 to {MISFIRE_LIMIT_MAX}"),
     overlap: bool = typer.Option(False, "--overlap/--no-overlap",
                                  help="Fire even while the previous run has not finished"),
     paused: bool = typer.Option(False, "--paused", help="Create it paused"),
@@ -106,14 +117,20 @@ def add(
 
 @app.command("edit")
 def edit(
-    name: str,
-    cron: str = typer.Option(None, "--cron"), tz: str = typer.Option(None, "--tz"),
-    job_type: str = typer.Option(None, "--type"), data: str = typer.Option(None, "--data"),
-    retry_count: int = typer.Option(None, "--retry-count"),
-    retry_interval: int = typer.Option(None, "--retry-interval"),
+    name: str = typer.Argument(..., help=NAME_HELP),
+    cron: str = typer.Option(None, "--cron", help="New cron: minute hour day month weekday"),
+    tz: str = typer.Option(None, "--tz", help="New IANA time zone the cron is read in"),
+    job_type: str = typer.Option(None, "--type", help="New job type of each run"),
+    data: str = typer.Option(None, "--data", help="New job data of each run, as JSON "
+                             "(replaces the old data whole)"),
+    retry_count: int = typer.Option(None, "--retry-count", help="Retries each run may have"),
+    retry_interval: int = typer.Option(None, "--retry-interval",
+                                       help="Seconds between tries"),
     misfire: str = typer.Option(None, "--misfire", help=MISFIRE_HELP),
-    misfire_limit: int = typer.Option(None, "--misfire-limit"),
-    overlap: bool = typer.Option(None, "--overlap/--no-overlap"),
+    misfire_limit: int = typer.Option(None, "--misfire-limit",
+                                      help=f"Most runs fire_all makes, 1 to {MISFIRE_LIMIT_MAX}"),
+    overlap: bool = typer.Option(None, "--overlap/--no-overlap",
+                                 help="Fire even while the previous run has not finished"),
 ) -> None:
     """Change some fields of a schedule; the others stay."""
     changes = {"cron": cron, "timezone": tz, "job_type": job_type, "data": _json_object(data),
@@ -148,7 +165,10 @@ def list_schedules(
 
 
 @app.command("show")
-def show(name: str, as_json: bool = typer.Option(False, "--json", help="Print JSON")) -> None:
+def show(
+    name: str = typer.Argument(..., help=NAME_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON"),
+) -> None:
     """Show a schedule, its counters and its latest skips, misses and errors."""
     async def go(svc: ScheduleService) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         return await svc.get(name), await svc.events(name, 10)
@@ -168,28 +188,28 @@ def show(name: str, as_json: bool = typer.Option(False, "--json", help="Print JS
 
 
 @app.command("pause")
-def pause(name: str) -> None:
+def pause(name: str = typer.Argument(..., help=NAME_HELP)) -> None:
     """Stop firing a schedule until it is resumed."""
     _call(lambda svc: svc.pause(name))
     typer.echo(f"paused {name}")
 
 
 @app.command("resume")
-def resume(name: str) -> None:
+def resume(name: str = typer.Argument(..., help=NAME_HELP)) -> None:
     """Fire a paused schedule again, from its next occurrence (paused time is not caught up)."""
     row = _call(lambda svc: svc.resume(name))
     typer.echo(f"resumed {name}: next run {_when(row['next_run_at'], row['timezone'])}")
 
 
 @app.command("remove")
-def remove(name: str) -> None:
+def remove(name: str = typer.Argument(..., help=NAME_HELP)) -> None:
     """Delete a schedule; the runs it made stay, unlinked."""
     _call(lambda svc: svc.delete(name))
     typer.echo(f"removed {name}")
 
 
 @app.command("trigger")
-def trigger(name: str) -> None:
+def trigger(name: str = typer.Argument(..., help=NAME_HELP)) -> None:
     """Fire a schedule now (whatever its overlap setting) and print the run's job uuid."""
     job = _call(lambda svc: svc.trigger(name))
     typer.echo(job["uuid"])
@@ -197,7 +217,9 @@ def trigger(name: str) -> None:
 
 @app.command("history")
 def history(
-    name: str, limit: int = typer.Option(20, "--limit", min=1, max=1000),
+    name: str = typer.Argument(..., help=NAME_HELP),
+    limit: int = typer.Option(20, "--limit", min=1, max=1000,
+                              help="How many of the newest runs to show, 1 to 1000"),
     as_json: bool = typer.Option(False, "--json", help="Print JSON"),
 ) -> None:
     """Show a schedule's runs (status, start, duration, error) and what was skipped."""

@@ -81,10 +81,12 @@ def build_report(
                                               and p["heartbeat_age"] <= RECENT)]
     tick_age = _scheduler_tick_age(every)
     now = now or datetime.now(UTC)
+    schedulers = sum(p["state"] == "alive" and "scheduler" in p["roles"] for p in every)
     return {
         **{state: sum(p["state"] == state for p in every)
            for state in ("alive", "stale", "stopped")},
         "node_stale_seconds": stale_seconds,
+        "live_schedulers": schedulers,
         "processes": shown,
         "last_scheduler_tick_age": tick_age,
         "last_scheduler_tick_at": None if tick_age is None
@@ -154,11 +156,19 @@ def render(report: Mapping[str, Any]) -> list[str]:
              f"{report['stopped']} stopped" + (f" ({hidden} not listed; --all lists them)"
                                                if hidden else "")]
     lines += _process_lines(report)
-    tick = report["last_scheduler_tick_age"]
-    lines += ["", "last scheduler tick: "
-              + (f"{ago(tick)} ago" if tick is not None else "n/a (no live scheduler)"),
+    lines += ["", "last scheduler tick: " + _tick_text(report),
               "oldest ready job waiting: " + ago(report["jobs"]["oldest_ready_age"]), ""]
     return lines + _job_lines(report["jobs"])
+
+
+def _tick_text(report: Mapping[str, Any]) -> str:
+    tick = report["last_scheduler_tick_age"]
+    if tick is not None:
+        return f"{ago(tick)} ago"
+    if report["live_schedulers"]:
+        # A process that just started heartbeats before its first tick is reported.
+        return "none yet (a live scheduler is starting)"
+    return "n/a (no live scheduler)"
 
 
 async def _fetch(config: Any, show_all: bool) -> dict[str, Any]:

@@ -185,8 +185,10 @@ class WorkerPool:
             status, run_after = Status.DEAD, None  # no retry can fix it: keep the attempts
         else:
             backoff = self._backoff(job.job_type)
-            status, run_after = after_failure(job.attempts, job.retry_count, job.retry_interval,
-                                              now, backoff, max_delay=self.max_delay)
+            # A manual retry renews the retries: count only the runs since it.
+            status, run_after = after_failure(job.attempts - job.retried_attempts,
+                                              job.retry_count, job.retry_interval, now, backoff,
+                                              max_delay=self.max_delay)
             if isinstance(exc, RetryAfter) and status is Status.FAILED:
                 run_after = now + timedelta(seconds=exc.seconds)
         log.warning("job failed", exc_info=exc, extra={

@@ -32,6 +32,14 @@ class ServiceFailed(RuntimeError):
     """A service crashed more often than the policy allows."""
 
 
+class StartupFailure(RuntimeError):
+    """An expected reason a service cannot start; the process prints it and exits `status`."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 @dataclass
 class RestartPolicy:
     """At most `limit` restarts of one service per `window` seconds."""

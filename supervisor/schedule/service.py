@@ -9,9 +9,10 @@ from typing import Any, Literal
 from uuid import UUID
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
 
 from supervisor.jobtypes import JobInputError, Registry
+from supervisor.jsonvalues import INT32_MAX, unstorable
 from supervisor.schedule.cron import CronError, CronSchedule, TimeZoneError, explain
 from supervisor.schedule.rules import MISFIRE_LIMIT_MAX, compile_cron, next_fire
 from supervisor.store.schedules import FIELDS, ScheduleStore
@@ -43,12 +44,12 @@ class ScheduleSpec(BaseModel):
     timezone: str = "UTC"
     job_type: str
     data: dict[str, Any] = Field(default_factory=dict)
-    retry_count: int = Field(0, ge=0)
-    retry_interval: int = Field(30, ge=0)
-    active: bool = True
+    retry_count: StrictInt = Field(0, ge=0, le=INT32_MAX)
+    retry_interval: StrictInt = Field(30, ge=0, le=INT32_MAX)
+    active: StrictBool = True
     misfire_policy: Policy = "coalesce"
-    misfire_limit: int = Field(100, ge=1, le=MISFIRE_LIMIT_MAX)
-    overlap: bool = False
+    misfire_limit: StrictInt = Field(100, ge=1, le=MISFIRE_LIMIT_MAX)
+    overlap: StrictBool = False
 
 
 class SchedulePatch(BaseModel):
@@ -59,12 +60,12 @@ class SchedulePatch(BaseModel):
     timezone: str | None = None
     job_type: str | None = None
     data: dict[str, Any] | None = None
-    retry_count: int | None = Field(None, ge=0)
-    retry_interval: int | None = Field(None, ge=0)
-    active: bool | None = None
+    retry_count: StrictInt | None = Field(None, ge=0, le=INT32_MAX)
+    retry_interval: StrictInt | None = Field(None, ge=0, le=INT32_MAX)
+    active: StrictBool | None = None
     misfire_policy: Policy | None = None
-    misfire_limit: int | None = Field(None, ge=1, le=MISFIRE_LIMIT_MAX)
-    overlap: bool | None = None
+    misfire_limit: StrictInt | None = Field(None, ge=1, le=MISFIRE_LIMIT_MAX)
+    overlap: StrictBool | None = None
 
 
 def spec_from_mapping(name: str, table: Mapping[str, Any]) -> ScheduleSpec:
@@ -85,6 +86,8 @@ def check_schedule(registry: Registry, values: Mapping[str, Any]) -> CronSchedul
         raise ScheduleError(str(exc), field="timezone") from None
     except CronError as exc:
         raise ScheduleError(f"cron {values['cron']!r}: {exc}", field="cron") from None
+    if (bad := unstorable(values["data"], "data")) is not None:
+        raise ScheduleError(f"{bad[0]}: {bad[1]}", field=bad[0])
     try:
         registry.validate(values["job_type"], values["data"])
     except JobInputError as exc:

@@ -31,8 +31,28 @@ class KeyInfo(NamedTuple):
         return self.kind == "read_only"
 
 
+KEY_NAME_MAX = 100
+
+
 class DuplicateKeyName(ValueError):
     """A live key already has this name."""
+
+
+class BadKeyName(ValueError):
+    """A key name that is empty, too long or holds control characters."""
+
+
+def check_key_name(name: str) -> str:
+    """`name` stripped, or BadKeyName saying what a key name may be."""
+    name = name.strip()
+    if not name:
+        raise BadKeyName("the key name must not be empty")
+    if len(name) > KEY_NAME_MAX:
+        raise BadKeyName(f"the key name is {len(name)} characters long; use at most "
+                         f"{KEY_NAME_MAX}")
+    if not name.isprintable():
+        raise BadKeyName("the key name must not contain control characters")
+    return name
 
 
 def new_key() -> str:
@@ -57,9 +77,10 @@ class ApiKeyStore:
         self.pool = pool
 
     async def create(self, name: str, kind: str = "full") -> tuple[str, asyncpg.Record]:
-        """A new key named `name` of `kind`: (the secret, shown only now; its row)."""
+        """A new `kind` key named `name` (checked): (the secret, shown only now; its row)."""
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {', '.join(KINDS)} (got {kind!r})")
+        name = check_key_name(name)
         key = new_key()
         try:
             row: asyncpg.Record | None = await self.pool.fetchrow(

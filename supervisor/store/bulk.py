@@ -48,7 +48,7 @@ async def cancel_matching(store: JobStore, flt: JobFilter, batch: int = BATCH) -
 
 
 async def retry_matching(store: JobStore, flt: JobFilter, batch: int = BATCH) -> int:
-    """Re-open every matching failed, dead or cancelled job at once, attempts reset."""
+    """Re-open every matching failed, dead or cancelled job at once, retries renewed."""
     states = flt.states(RETRYABLE)
     total = 0
     started = await store.pool.fetchval(q("database_now"))

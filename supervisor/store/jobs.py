@@ -34,6 +34,7 @@ class Claimed:
     lane: str
     checkpoint: dict[str, Any] | None = None
     timeout: float | None = None  # seconds one run may take; None: the type's default
+    retried_attempts: int = 0  # runs before the last manual retry; retries count from there
 
 
 @dataclass(slots=True)
@@ -159,7 +160,7 @@ class JobStore:
         return [
             Claimed(r["id"], r["uuid"], r["job_type"], r["data"], r["token"], r["attempts"],
                     r["retry_count"], r["retry_interval"], r["created_at"], lane,
-                    r["checkpoint"], r["timeout_seconds"])
+                    r["checkpoint"], r["timeout_seconds"], r["retried_attempts"])
             for r in rows
         ]
 
@@ -212,9 +213,13 @@ class JobStore:
         before_id: int | None = None, limit: int = 25,
     ) -> builtins.list[asyncpg.Record]:
         """Newest jobs first, filtered; `before_id` continues a previous page."""
-        rows: builtins.list[asyncpg.Record] = await self.pool.fetch(
-            q("list_jobs"), list(statuses) if statuses else None, job_type, before_id, limit
-        )
+        states = list(statuses) if statuses else None
+        if job_type is None:
+            rows: builtins.list[asyncpg.Record] = await self.pool.fetch(
+                q("list_jobs"), states, before_id, limit)
+        else:
+            rows = await self.pool.fetch(q("list_jobs_of_type"), states, job_type, before_id,
+                                         limit)
         return rows
 
     async def cancel(self, uuid: UUID) -> asyncpg.Record | None:
@@ -225,7 +230,7 @@ class JobStore:
         return row
 
     async def retry_now(self, uuid: UUID) -> asyncpg.Record | None:
-        """Re-open a failed, dead or cancelled job at once."""
+        """Re-open a failed, dead or cancelled job at once, its retries renewed."""
         row: asyncpg.Record | None = await self.pool.fetchrow(q("retry_job_now"), uuid)
         if row is not None:
             await self._announce("open")
@@ -234,6 +239,12 @@ class JobStore:
     async def counts(self) -> builtins.list[asyncpg.Record]:
         """(job_type, status, n) for every pair present."""
         rows: builtins.list[asyncpg.Record] = await self.pool.fetch(q("count_by_state"))
+        return rows
+
+    async def unfinished_counts(self) -> builtins.list[asyncpg.Record]:
+        """(job_type, status, n) for every state but completed, read from partial indexes."""
+        rows: builtins.list[asyncpg.Record] = await self.pool.fetch(
+            q("count_unfinished_by_state"))
         return rows
 
     async def oldest_ready_age(self) -> float | None:

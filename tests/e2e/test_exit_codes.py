@@ -6,6 +6,7 @@ until someone fixes it, and every other non-zero status is restarted by Restart=
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import asyncpg
@@ -53,3 +54,25 @@ async def test_a_service_that_keeps_crashing_exits_70(
         assert out.count('"action": "service_crash"') == 1  # the first crash, restarted
     finally:
         daemon.kill()
+
+
+@pytest.mark.parametrize("only", ["", " , "])
+async def test_an_empty_only_exits_2(only: str) -> None:
+    done = await cli(UNREACHABLE, "run", "--only", only)
+    assert done.returncode == 2, done.stderr
+    assert b"--only names no service" in done.stderr
+
+
+async def test_a_busy_api_port_is_one_line_and_exit_71(db_dsn: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = await cli(db_dsn, "run", "--only", "api", API_PORT=str(port), LOG_FORMAT="plain",
+                         LOGGING_LEVEL="WARNING")
+    err = done.stderr.decode()
+    assert done.returncode == 71, err
+    assert f"error: the api service cannot listen on 127.0.0.1:{port} (Address already in use)" \
+        in err
+    assert "Traceback" not in err and "ExceptionGroup" not in err
+    assert len(err.strip().splitlines()) == 1, err

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
 import socket
+import stat
+import sys
+from pathlib import Path
 
 import anyio
 import asyncpg
 import httpx
 import pytest
 
-from supervisor.api.service import ApiService, ensure_first_key
+from supervisor.api.service import FIRST_KEY_FILE, ApiService, ensure_first_key
 from supervisor.config import Config
 from supervisor.daemon import Daemon
 from supervisor.families import discover
@@ -147,18 +152,45 @@ async def test_unknown_path_and_wrong_method_use_the_error_shape(
     assert wrong.status_code == 405 and "POST" in wrong.json()["error"]
 
 
-async def test_first_start_creates_one_key_and_prints_it_once(
-    pool: asyncpg.Pool, config: Config, capsys: pytest.CaptureFixture[str],
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+async def test_first_key_is_printed_once_on_a_terminal(
+    pool: asyncpg.Pool, config: Config, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
 ) -> None:
-    rt = standalone(pool, config)
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    rt = standalone(pool, config.with_overrides(data_dir=str(tmp_path)))
     await ensure_first_key(rt)
     await ensure_first_key(rt)
-    err = capsys.readouterr().err
+    err = terminal.getvalue()
     rows = await ApiKeyStore(pool).list()
     assert [r["name"] for r in rows] == ["default"]
     assert err.count("sv_") == 2 and "curl -H 'X-API-Key: sv_" in err  # the key and the example
     key = err.split("X-API-Key: ")[1].split("'")[0]
     assert await ApiKeyStore(pool).verify(key) == rows[0]["id"]
+    assert not (tmp_path / FIRST_KEY_FILE).exists()
+
+
+async def test_first_key_goes_to_a_private_file_when_stderr_is_a_log(
+    pool: asyncpg.Pool, config: Config, capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture, tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "data"
+    (data_dir).mkdir()
+    (data_dir / FIRST_KEY_FILE).write_text("stale")
+    (data_dir / FIRST_KEY_FILE).chmod(0o644)
+    caplog.set_level(logging.INFO)
+    await ensure_first_key(standalone(pool, config.with_overrides(data_dir=str(data_dir))))
+    saved = data_dir / FIRST_KEY_FILE
+    key = saved.read_text().split("X-API-Key: ")[1].split("'")[0]
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    assert await ApiKeyStore(pool).verify(key) is not None
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert str(saved) in logged and key not in logged
+    assert "sv_" not in capsys.readouterr().err
 
 
 async def test_api_service_serves_until_stopping(pool: asyncpg.Pool, config: Config) -> None:

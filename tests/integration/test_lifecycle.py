@@ -76,6 +76,25 @@ async def test_failing_job_is_retried_then_dead_with_every_error(
     assert "asked to fail" in errors[0]
 
 
+async def test_a_manual_retry_of_a_dead_job_numbers_runs_on_and_renews_its_retries(
+    db_dsn: str, store: JobStore, pool: asyncpg.Pool
+) -> None:
+    config = make_config(db_dsn, retry_backoff="fixed")
+    job = await store.create("sleep", {"fail": True}, retry_count=1, retry_interval=0)
+    async with running_daemon(Daemon(config, families_with())):
+        await eventually(lambda: _all_in(pool, "dead", 1), what="job dead")
+        dead = await store.get(job["uuid"])
+        reopened = await store.retry_now(job["uuid"])
+        assert reopened is not None and reopened["started_at"] is None
+        assert reopened["finished_at"] is None
+        await eventually(lambda: _all_in(pool, "dead", 1), what="job dead again")
+    row = await store.get(job["uuid"])
+    assert dead is not None and row is not None
+    errors = [e.split(":")[0] for e in row["job_response"]["runtime_errors"]]
+    assert errors == ["attempt 1", "attempt 2", "attempt 3", "attempt 4"]  # 2 runs each time
+    assert row["attempts"] == 4 and row["started_at"] > dead["started_at"]
+
+
 async def test_unknown_type_in_the_table_fails_the_job_not_the_daemon(
     config: Config, store: JobStore, pool: asyncpg.Pool
 ) -> None:

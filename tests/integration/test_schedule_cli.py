@@ -79,3 +79,31 @@ def test_explain_flags_dst(cli: CliRunner) -> None:
     assert "does not exist (DST gap)" in out and "occurs twice" in out
     assert "--count" in run(cli, "explain", "w", "--count", "0", code=2)
     assert "NAME or --cron" in run(cli, "explain", code=2)
+
+
+BAD_VALUES = [
+    (["--data", '{"a": NaN}'], "--data"), (["--data", '{"a": 1e999}'], "--data"),
+    (["--data", '{"a": "\\u0000"}'], "--data"), (["--data", '{"a": [-Infinity]}'], "--data"),
+    (["--retry-count", "9999999999999"], "--retry-count"),
+    (["--retry-interval", "2147483648"], "--retry-interval"),
+    (["--misfire-limit", "99999999999999999999"], "--misfire-limit"),
+]
+
+
+@pytest.mark.parametrize(("args", "option"), BAD_VALUES)
+def test_unstorable_values_on_add_are_one_line_naming_the_option(
+    cli: CliRunner, args: list[str], option: str,
+) -> None:
+    out = run(cli, "add", "x", "--cron", "* * * * *", "--type", "noop", *args, code=2)
+    assert out.startswith(f"error: {option}") and len(out.strip().splitlines()) == 1, out
+    assert "x " not in run(cli, "list")
+
+
+@pytest.mark.parametrize(("args", "option"), BAD_VALUES)
+def test_unstorable_values_on_edit_are_one_line_naming_the_option(
+    cli: CliRunner, args: list[str], option: str,
+) -> None:
+    run(cli, "add", "x", "--cron", "* * * * *", "--type", "noop")
+    out = run(cli, "edit", "x", *args, code=2)
+    assert out.startswith(f"error: {option}") and len(out.strip().splitlines()) == 1, out
+    assert '"data": {}' in run(cli, "list", "--json")

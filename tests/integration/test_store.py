@@ -148,3 +148,21 @@ async def test_list_filters_and_pages(store: JobStore) -> None:
     assert [r["data"]["i"] for r in nxt] == [2, 1]
     sleeps = await store.list(job_type="sleep", statuses=["open"])
     assert [r["data"]["i"] for r in sleeps] == [4, 2, 0]
+
+
+async def test_a_manual_retry_renews_retries_and_keeps_the_run_count(store: JobStore) -> None:
+    from supervisor.store.bulk import JobFilter, retry_matching
+
+    one = await store.create("noop", {})
+    many = await store.create("noop", {})
+    await store.pool.execute(
+        "UPDATE jobs SET status = 'dead', attempts = 3, started_at = now(), finished_at = now(), "
+        "updated_at = now() - interval '1 minute'")
+    by_uuid = await store.retry_now(one["uuid"])
+    assert await retry_matching(store, JobFilter(statuses=["dead"])) == 1
+    for row in (by_uuid, await store.get(many["uuid"])):
+        assert row is not None and row["status"] == "open"
+        assert (row["attempts"], row["retried_attempts"]) == (3, 3)
+        assert row["started_at"] is None and row["finished_at"] is None
+    [claimed, _] = await store.claim("first_time", uuid4(), 2)
+    assert (claimed.attempts, claimed.retried_attempts) == (3, 3)

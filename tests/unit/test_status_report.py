@@ -81,3 +81,12 @@ def test_table_aligns_numbers_right() -> None:
 def test_ago() -> None:
     assert [ago(None), ago(0.44), ago(75), ago(3700), ago(200000)] == [
         "n/a", "0.4s", "1m15s", "1h01m", "2d07h"]
+
+
+def test_a_scheduler_that_has_not_ticked_yet_is_starting_not_missing() -> None:
+    starting = build_report([node(1, 0.2, roles=("scheduler", "rescue"), info={})], [], None,
+                            stale_seconds=30.0, now=NOW)
+    text = "\n".join(render(starting))
+    assert starting["live_schedulers"] == 1
+    assert "last scheduler tick: none yet (a live scheduler is starting)" in text
+    assert "no live scheduler" not in text

@@ -1,8 +1,9 @@
 -- name: ui_list_jobs
 -- The dashboard's job list: no job data or response (they may be large), only a short preview.
 -- $3 matches any part of the uuid's text; the caller lets only hex digits and '-' through.
-SELECT id, uuid, job_type, status, attempts, retry_count, rescues, run_after, created_at,
-       started_at, finished_at, updated_at, schedule_id, left(data::text, 120) AS data_preview
+SELECT id, uuid, job_type, status, attempts, retry_count, retried_attempts, rescues, run_after,
+       created_at, started_at, finished_at, updated_at, schedule_id,
+       left(data::text, 120) AS data_preview
 FROM jobs
 WHERE ($1::text[] IS NULL OR status = ANY($1))
   AND ($2::text IS NULL OR job_type = $2)

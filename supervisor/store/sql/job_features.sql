@@ -64,7 +64,8 @@ UPDATE jobs j
 SET status = 'in_queue', node_id = $1, token = j.token + 1, updated_at = now()
 FROM picked WHERE j.id = picked.id
 RETURNING j.id, j.uuid, j.job_type, j.data, j.token, j.attempts, j.retry_count,
-          j.retry_interval, j.created_at, j.run_after, j.checkpoint, j.timeout_seconds;
+          j.retry_interval, j.created_at, j.run_after, j.checkpoint, j.timeout_seconds,
+          j.retried_attempts;
 
 -- name: claim_retry_capped
 -- claim_retry with the caps of claim_open_capped.
@@ -98,7 +99,8 @@ UPDATE jobs j
 SET status = 'retry_in_queued', node_id = $1, token = j.token + 1, updated_at = now()
 FROM picked WHERE j.id = picked.id
 RETURNING j.id, j.uuid, j.job_type, j.data, j.token, j.attempts, j.retry_count,
-          j.retry_interval, j.created_at, j.run_after, j.checkpoint, j.timeout_seconds;
+          j.retry_interval, j.created_at, j.run_after, j.checkpoint, j.timeout_seconds,
+          j.retried_attempts;
 
 -- name: cancel_jobs_matching
 -- Up to $4 jobs in states $1 (of type $2, created before $3, when given) become cancelled;
@@ -130,8 +132,8 @@ WITH picked AS (
     FOR UPDATE
 )
 UPDATE jobs j
-SET status = 'open', attempts = 0, rescues = 0, run_after = NULL, node_id = NULL,
-    finished_at = NULL, updated_at = now()
+SET status = 'open', retried_attempts = j.attempts, rescues = 0, run_after = NULL,
+    node_id = NULL, started_at = NULL, finished_at = NULL, progress = NULL, updated_at = now()
 FROM picked WHERE j.id = picked.id
 RETURNING j.uuid;
 

@@ -24,7 +24,8 @@ UPDATE jobs j
 SET status = 'in_queue', node_id = $1, token = j.token + 1, updated_at = now()
 FROM picked WHERE j.id = picked.id
 RETURNING j.id, j.uuid, j.job_type, j.data, j.token, j.attempts, j.retry_count,
-          j.retry_interval, j.created_at, j.run_after, j.checkpoint, j.timeout_seconds;
+          j.retry_interval, j.created_at, j.run_after, j.checkpoint, j.timeout_seconds,
+          j.retried_attempts;
 
 -- name: claim_retry
 WITH picked AS (
@@ -38,7 +39,8 @@ UPDATE jobs j
 SET status = 'retry_in_queued', node_id = $1, token = j.token + 1, updated_at = now()
 FROM picked WHERE j.id = picked.id
 RETURNING j.id, j.uuid, j.job_type, j.data, j.token, j.attempts, j.retry_count,
-          j.retry_interval, j.created_at, j.run_after, j.checkpoint, j.timeout_seconds;
+          j.retry_interval, j.created_at, j.run_after, j.checkpoint, j.timeout_seconds,
+          j.retried_attempts;
 
 -- name: next_retry_at
 SELECT min(run_after) FROM jobs WHERE status = 'failed';
@@ -103,11 +105,20 @@ FROM jobs j LEFT JOIN nodes n ON n.id = j.node_id
 WHERE j.uuid = $1;
 
 -- name: list_jobs
+-- The cursor is an index condition (coalesce, not "IS NULL OR"), so pages start at it even in
+-- a generic plan; a type filter has its own query that walks jobs_type_idx.
 SELECT * FROM jobs
 WHERE ($1::text[] IS NULL OR status = ANY($1))
-  AND ($2::text IS NULL OR job_type = $2)
-  AND ($3::bigint IS NULL OR id < $3)
+  AND id < coalesce($2::bigint, 9223372036854775807)
 ORDER BY id DESC
+LIMIT $3;
+
+-- name: list_jobs_of_type
+SELECT * FROM jobs
+WHERE job_type = $2
+  AND ($1::text[] IS NULL OR status = ANY($1))
+  AND id < coalesce($3::bigint, 9223372036854775807)
+ORDER BY job_type DESC, id DESC
 LIMIT $4;
 
 -- name: cancel_job
@@ -119,15 +130,29 @@ WHERE uuid = $1 AND status IN ('open', 'in_queue', 'processing', 'failed', 'retr
 RETURNING *, pg_notify('supervisor_cancel', uuid::text) AS notified;
 
 -- name: retry_job_now
--- A failed, dead or cancelled job becomes due again at once, with its attempts reset.
+-- A failed, dead or cancelled job becomes due again at once with its retries renewed; its runs
+-- keep their numbers (attempts goes on counting) and the old run's times are cleared.
 UPDATE jobs
-SET status = 'open', attempts = 0, rescues = 0, run_after = NULL, node_id = NULL,
-    finished_at = NULL, updated_at = now()
+SET status = 'open', retried_attempts = attempts, rescues = 0, run_after = NULL,
+    node_id = NULL, started_at = NULL, finished_at = NULL, progress = NULL, updated_at = now()
 WHERE uuid = $1 AND status IN ('failed', 'dead', 'cancelled')
 RETURNING *, pg_notify('supervisor_jobs', 'open') AS notified;
 
 -- name: count_by_state
 SELECT job_type, status, count(*) AS n FROM jobs GROUP BY job_type, status;
+
+-- name: count_unfinished_by_state
+-- What /metrics shows: every state but 'completed' (the bulk of history; its rate is the
+-- supervisor_jobs_finished_total counter). Each branch reads one partial index's rows only,
+-- so the cost follows the backlog, not the table.
+SELECT job_type, status, count(*) AS n FROM jobs WHERE status = 'open' GROUP BY 1, 2
+UNION ALL
+SELECT job_type, status, count(*) FROM jobs
+WHERE status IN ('in_queue', 'retry_in_queued', 'processing') GROUP BY 1, 2
+UNION ALL
+SELECT job_type, status, count(*) FROM jobs WHERE status = 'failed' GROUP BY 1, 2
+UNION ALL
+SELECT job_type, status, count(*) FROM jobs WHERE status IN ('dead', 'cancelled') GROUP BY 1, 2;
 
 -- name: oldest_ready_age
 SELECT extract(epoch FROM now() - min(created_at)) FROM jobs
