@@ -4,7 +4,7 @@
 
 Prints, for the open and the retry claim, the index the plan uses and the median time of a
 100-job claim (rolled back, so each run sees the same rows), beside the same claim ordered by id
-alone (the order before priorities).
+alone (the order before priorities), and the claim when a job type has a global limit.
 """
 
 from __future__ import annotations
@@ -67,7 +67,23 @@ async def main(history: int, open_jobs: int) -> None:
             ms, used = await _time(conn, plain)
             await conn.execute("DROP INDEX jobs_open_id_idx")
             print(row(f"{name}, id order (before)", f"{ms:.2f}", used))
+        ms = await _time_capped(conn)
+        print(row("claim_open, one type capped (global limit)", f"{ms:.2f}", "caps + lock"))
         await conn.close()
+
+
+async def _time_capped(conn: asyncpg.Connection, rounds: int = 30) -> float:
+    """The capped claim with a per-type advisory lock, as claim_capped sends it."""
+    times = []
+    for _ in range(rounds):
+        tr = conn.transaction()
+        await tr.start()
+        start = time.perf_counter()
+        await conn.execute(q("lock_type_limits"), ["noop"])
+        await conn.fetch(q("claim_open_capped"), NODE, 100, ["noop"], [100], [1000])
+        times.append((time.perf_counter() - start) * 1000)
+        await tr.rollback()
+    return statistics.median(times)
 
 
 if __name__ == "__main__":

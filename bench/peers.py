@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
@@ -83,7 +83,10 @@ async def strong_bare_loop(jobs: int, connections: int = 4, batch: int = BATCH) 
 
 
 async def bare_pickup(samples: int, per_second: float) -> list[float]:
-    """A bare LISTEN/NOTIFY consumer: ms from a row's commit-time `created_at` to its claim."""
+    """A bare LISTEN/NOTIFY consumer: ms from a row's `created_at` to its claim having returned.
+
+    Measured like ours (`started_at - created_at`, the worker's clock after the claim came back).
+    """
     async with scratch_database("peer_notify") as db:
         consumer = await asyncpg.connect(db)
         await consumer.execute(
@@ -93,7 +96,7 @@ async def bare_pickup(samples: int, per_second: float) -> list[float]:
         claim = await consumer.prepare(
             "UPDATE q SET status = 'done' WHERE id IN (SELECT id FROM q WHERE status = 'open' "
             "ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED) "
-            "RETURNING extract(epoch FROM clock_timestamp() - created_at) * 1000 AS ms")
+            "RETURNING created_at")
         woken = asyncio.Event()
         await consumer.add_listener("q_new", lambda *_: woken.set())
         waits: list[float] = []
@@ -102,7 +105,9 @@ async def bare_pickup(samples: int, per_second: float) -> list[float]:
             while len(waits) < samples:
                 await woken.wait()
                 woken.clear()
-                waits.extend(float(r["ms"]) for r in await claim.fetch())
+                rows = await claim.fetch()
+                now = datetime.now(UTC)
+                waits.extend((now - r["created_at"]).total_seconds() * 1000 for r in rows)
 
         producer = await asyncpg.connect(db)
         task = asyncio.create_task(consume())

@@ -21,7 +21,6 @@ from supervisor.retention import DEFAULT_TEXT, parse_retention
 
 EX_CONFIG = 78  # sysexits.h: systemd's RestartPreventExitStatus keeps a bad setting from looping
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-INT32_MAX = 2_147_483_647
 DAY = 86_400.0
 
 

@@ -16,6 +16,7 @@ import asyncpg
 import redis.asyncio as aioredis
 
 from supervisor.api.service import ApiService
+from supervisor.cluster.dbwatch import DbWatch, EmbeddedWatch
 from supervisor.cluster.listener import Listener, WakeHub
 from supervisor.cluster.node import Node, Rescuer
 from supervisor.cluster.pruner import Pruner
@@ -31,8 +32,10 @@ from supervisor.retention import parse_retention
 from supervisor.runtime.liveness import FinishRate, Liveness
 from supervisor.runtime.notify import Notifier, Watchdog
 from supervisor.runtime.supervise import RestartPolicy, supervise
+from supervisor.runtime.waiting import DbHealth, use_health
 from supervisor.schedule.scheduler import Scheduler
-from supervisor.store.db import create_pool, resolve_dsn
+from supervisor.store.db import create_pool
+from supervisor.store.embedded import EmbeddedServer
 from supervisor.store.jobs import JobStore
 from supervisor.store.migrate import migrate
 from supervisor.store.nodes import NodeStore
@@ -67,6 +70,8 @@ class Runtime:
     liveness: Liveness = field(default_factory=Liveness)
     rate: FinishRate = field(default_factory=FinishRate)
     redis_wake: RedisWake | None = None
+    health: DbHealth = field(default_factory=DbHealth)
+    embedded: EmbeddedServer | None = None
     limits: ConcurrencyLimits = field(default_factory=ConcurrencyLimits)
 
     def family(self, name: str) -> LoadedFamily:
@@ -92,7 +97,8 @@ def _lane(rt: Runtime, name: str, workers: int) -> Lane:
 def _rescuer(rt: Runtime) -> Rescuer:
     c = rt.config
     return Rescuer(rt.nodes, rt.hub, interval=c.rescue_interval_seconds,
-                   stale_seconds=c.node_stale_seconds, rescue_limit=RESCUE_LIMIT)
+                   stale_seconds=c.node_stale_seconds, rescue_limit=RESCUE_LIMIT,
+                   node_id=rt.node.id, health=rt.health)
 
 
 def _scheduler(rt: Runtime) -> Scheduler:
@@ -167,10 +173,11 @@ class Daemon:
                 "action": "hand_back", "error": str(exc), "pending": rt.writer.pending()})
 
     async def _open(self, stack: AsyncExitStack) -> Runtime:
-        dsn = await resolve_dsn(self.config, stack)
+        embedded, dsn = await self._database(stack)
         pool = await create_pool(dsn, max_size=CONTROL_POOL_SIZE)
         stack.push_async_callback(pool.close)
-        claim_pool = await create_pool(dsn, min_size=1, max_size=2, durable=False)
+        # Claims and start marks: fast commits, one connection each at a time.
+        claim_pool = await create_pool(dsn, min_size=1, max_size=3, durable=False)
         stack.push_async_callback(claim_pool.close)
         job_pool = await create_pool(dsn, min_size=1, max_size=self.config.parallel_jobs + 2)
         stack.push_async_callback(job_pool.close)
@@ -180,9 +187,12 @@ class Daemon:
         rt = Runtime(self.config, self.families, self.registry, dsn, pool, job_pool, jobs, nodes,
                      hub, StatusWriter(jobs),
                      Node(nodes, self.only, self.config.node_heartbeat_seconds))
+        rt.embedded = embedded
         rt.limits = ConcurrencyLimits(limits_of(
             self.registry.get(name) for name in self.registry.names()))
         rt.node.info = lambda: self.figures(rt)
+        rt.node.stale_seconds = self.config.node_stale_seconds
+        rt.node.on_return = lambda: self._drop_taken(rt)
         url = redis_url(self.config)
         if url is not None:
             client = aioredis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
@@ -194,10 +204,30 @@ class Daemon:
         await rt.node.register()
         return rt
 
+    async def _database(self, stack: AsyncExitStack) -> tuple[EmbeddedServer | None, str]:
+        """DATABASE_URL, or the embedded server this daemon starts (and stops at exit)."""
+        if self.config.database_url:
+            return None, str(self.config.database_url)
+        server = EmbeddedServer(self.config)
+        log.info("no DATABASE_URL: starting embedded PostgreSQL", extra={
+            "action": "embedded_pg", "pgdata": str(server.pgdata), "resolved": server.how})
+        dsn = await anyio.to_thread.run_sync(server.start)
+        stack.callback(server.stop)
+        return server, dsn
+
+    async def _drop_taken(self, rt: Runtime) -> None:
+        """Back after a gap in heartbeats: let go of every job another process took meanwhile."""
+        for lane in list(rt.lanes.values()):
+            await lane.drop_taken()
+
     async def _serve(self, rt: Runtime) -> None:
         infra_stop, writer_stop = asyncio.Event(), asyncio.Event()
+        use_health(rt.health)  # every loop started below reports outages to it and hears of ends
         async with anyio.create_task_group() as infra:
             infra.start_soon(self._signals, infra.cancel_scope)
+            await infra.start(DbWatch(rt.dsn, rt.health, rt.hub).run, infra_stop)
+            if rt.embedded is not None:
+                await infra.start(EmbeddedWatch(rt.embedded, rt.health).run, infra_stop)
             await infra.start(Listener(rt.dsn, rt.hub).run, infra_stop)
             await infra.start(rt.liveness.watched("heartbeat", rt.node.run), infra_stop)
             if rt.redis_wake is not None:

@@ -22,6 +22,6 @@ def unstorable(value: Any, path: str) -> tuple[str, str] | None:
                 return found
     elif isinstance(value, list | tuple):
         for i, item in enumerate(value):
-            if (found := unstorable(item, f"{path}.{i}")) is not None:
+            if (found := unstorable(item, f"{path}[{i}]")) is not None:
                 return found
     return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID, uuid4
@@ -11,10 +10,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, Va
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from supervisor.jobtypes import Registry
+from supervisor.jsonvalues import INT32_MAX, unstorable
 from supervisor.states import NOT_ENDED, Status
 from supervisor.store.jobs import JobStore, NewJob
 
-INT32_MAX = 2_147_483_647  # the jobs table's integer columns
 TEXT_MAX = 200
 TIMEOUT_MAX = 31_622_400  # 366 days, the jobs table's bound
 DEFAULT_PRIORITY = 5
@@ -28,22 +27,9 @@ def _unstorable(where: str, why: str) -> PydanticCustomError:
 
 def storable_json(value: Any, where: str = "job_data") -> Any:
     """`value` unchanged, or an error naming the first part PostgreSQL's jsonb cannot hold."""
-    stack: list[tuple[str, Any]] = [(where, value)]
-    while stack:
-        path, item = stack.pop()
-        if isinstance(item, str) and "\x00" in item:
-            raise _unstorable(path, "must not contain NUL characters (\\u0000); remove them")
-        if isinstance(item, float) and not math.isfinite(item):
-            raise _unstorable(path, f"must be a finite number (got {item}); JSON has no NaN or "
-                              "Infinity, and a literal like 1e999 overflows to Infinity")
-        if isinstance(item, dict):
-            for key in item:
-                if "\x00" in str(key):
-                    raise _unstorable(path, "keys must not contain NUL characters (\\u0000)")
-            # Pushed in reverse so the first problem in document order is the one reported.
-            stack.extend((f"{path}.{k}", v) for k, v in reversed(item.items()))
-        elif isinstance(item, list | tuple):
-            stack.extend((f"{path}[{i}]", v) for i, v in reversed(list(enumerate(item))))
+    found = unstorable(value, where)
+    if found is not None:
+        raise _unstorable(*found)
     return value
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
 
+from supervisor.jsonvalues import INT32_MAX
 from supervisor.states import Status
-from supervisor.submit import INT32_MAX, TEXT_MAX, JobRequest
+from supervisor.submit import TEXT_MAX, JobRequest
 
 __all__ = ["INT32_MAX", "CreateJob"]
 
@@ -22,6 +24,14 @@ def _storable(text: str) -> str:
 Text = Annotated[str, Field(max_length=TEXT_MAX), AfterValidator(_storable)]
 
 
+def _in_utc(value: datetime) -> datetime:
+    # PostgreSQL stores UTC: 0001-01-01T00:00+14:00 is before year 1 there.
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is outside the years 1 to 9999 in UTC") from None
+
+
 class CreateJob(JobRequest):
     """Create one job (the request model every face shares, supervisor.submit.JobRequest)."""
 
@@ -33,7 +43,7 @@ class BulkChange(BaseModel):
     status: list[Status] | None = Field(None, min_length=1, max_length=len(Status),
                                         description="Only jobs in these states")
     job_type: Text | None = Field(None, description="Only jobs of this type")
-    created_before: AwareDatetime | None = Field(
+    created_before: Annotated[AwareDatetime, AfterValidator(_in_utc)] | None = Field(
         None, description="Only jobs created before this time (ISO 8601 with a time zone)")
 
 

@@ -46,8 +46,12 @@ def add_family_commands(root: typer.Typer) -> None:
     """Let every installed family add its commands; two claiming one name is an error."""
     try:
         found = discover()
-    except FamilyError:
-        return  # `supervisor run` and `config check` report it with exit 78
+    except FamilyError as exc:
+        # `supervisor run` and `config check` stop on it with exit 78; say it here too, once,
+        # so a family's missing commands are never a silent mystery.
+        typer.secho(f"warning: job family commands not loaded: {exc}", err=True,
+                    fg=typer.colors.YELLOW)
+        return
     taken = {n: "supervisor" for n in _command_names(root)}
     for lf in found:
         if lf.family.cli is None:

@@ -187,7 +187,10 @@ def _filter(status: list[str] | None, job_type: str | None, before: str | None) 
         except ValueError:
             fail(f"--created-before: {before!r} is not an ISO 8601 time, e.g. 2026-01-31 or "
                  "2026-01-31T12:00:00+00:00", 2)
-        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        try:
+            when = (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+        except OverflowError:
+            fail(f"--created-before: {before!r} is outside the years 1 to 9999 in UTC", 2)
     return JobFilter(status or [], job_type, when)
 
 

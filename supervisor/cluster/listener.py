@@ -12,7 +12,7 @@ import anyio
 import asyncpg
 from anyio.abc import TaskStatus
 
-from supervisor.runtime.waiting import Backoff, wait_any
+from supervisor.runtime.waiting import Backoff, wait_any, wait_retry
 from supervisor.store.db import connect, is_transient
 
 log = logging.getLogger("supervisor.cluster.listener")
@@ -85,7 +85,7 @@ class Listener:
                 delay = backoff.next()
                 log.warning("lost the LISTEN connection, reconnecting", extra={
                     "action": "listen_retry", "error": str(exc), "delay": delay})
-                await wait_any(stopping, timeout=delay)
+                await wait_retry(delay, stopping)
 
     async def _listen_once(self, stopping: asyncio.Event, task_status: TaskStatus[None]) -> None:
         conn = await connect(self.dsn)

@@ -55,6 +55,7 @@ class Lane:
         self.wake = wake
         self.queue: JobQueue | None = None
         self.pool: WorkerPool | None = None
+        self.runner: Runner | None = None
 
     async def run(
         self, stopping: asyncio.Event, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
@@ -62,8 +63,9 @@ class Lane:
         """Run until `stopping`, then drain: queued jobs back at once, running ones after grace."""
         s = self.settings
         queue = self.queue = JobQueue(s.queue_size)
-        runner = Runner(s.name, self.store, queue, self.node_id, batch=s.batch,
-                        poll_seconds=s.poll_seconds, wake=self.wake, limits=s.limits)
+        runner = self.runner = Runner(s.name, self.store, queue, self.node_id, batch=s.batch,
+                                      poll_seconds=s.poll_seconds, wake=self.wake,
+                                      limits=s.limits)
         pool = self.pool = WorkerPool(s.name, queue, s.workers, registry=self.registry,
                                       store=self.store, writer=self.writer, backoff=s.backoff,
                                       resources=s.resources, db=s.db, max_delay=s.max_delay,
@@ -94,6 +96,41 @@ class Lane:
         if jobs:
             log.info("returned queued jobs", extra={"action": "release", "lane": self.name,
                                                     "count": len(jobs), "reason": why})
+
+    async def drop_taken(self) -> int:
+        """After an outage: stop working on jobs others took meanwhile (the token check).
+
+        Queued ones leave the queue; running ones are interrupted, and their results are never
+        written (the release that follows matches no row: the token moved on).
+        """
+        queue, pool, runner = self.queue, self.pool, self.runner
+        if queue is None or pool is None or runner is None:
+            return 0
+        await self._release_strays(queue, pool, runner)
+        runs = {(j.id, j.token) for j in queue.jobs()} | set(pool.held)
+        taken = await self.store.taken(sorted(runs), self.node_id)
+        if not taken:
+            return 0
+        dropped = queue.discard(taken)
+        # A job claimed again since runs here with a newer token: only the old run stops.
+        running = pool.abandon(taken)
+        log.warning("jobs were taken over while this process was away: dropped them", extra={
+            "action": "taken_over", "lane": self.name, "queued": len(dropped),
+            "running": running, "job_ids": sorted(run[0] for run in taken)[:50]})
+        return len(dropped) + running
+
+    async def _release_strays(self, queue: JobQueue, pool: WorkerPool, runner: Runner) -> None:
+        """Hand back jobs claimed for us whose claim's answer was lost with the connection."""
+        status = "in_queue" if self.name == "first_time" else "retry_in_queued"
+        async with runner.claiming:  # no claim in flight: every claimed job is queued or held
+            held = {j.id for j in queue.jobs()} | {run[0] for run in pool.held}
+            strays = await self.store.strays(self.node_id, status, sorted(held))
+        for job_id, token in strays:
+            self.writer.released(job_id, token)
+        if strays:
+            log.warning("claims whose answer was lost: handed the jobs back", extra={
+                "action": "release_strays", "lane": self.name, "count": len(strays),
+                "job_ids": [s[0] for s in strays][:50]})
 
     def depth(self) -> int:
         """Jobs waiting in memory now."""

@@ -30,6 +30,10 @@ from supervisor.store.ports import JobStore
 
 log = logging.getLogger("supervisor.lanes.pool")
 PROGRESS_EVERY = 1.0  # seconds between progress writes of one job
+# A job that is not a suspect shows as 'processing' once it has run this long. Most short jobs
+# finish sooner and need only their final write, which halves the database work of a busy lane.
+STARTED_MARK_DELAY = 0.02
+PROGRESS_TIMEOUT = 2.0  # a progress write that takes longer is given up
 TRACE_LIMIT = 4000  # characters of a traceback kept with the job (the end, where it was raised)
 CHECKPOINT_PATIENCE = 60.0  # seconds a checkpoint write waits out a database outage
 # Stop reasons after which the job goes back untouched (no attempt used): the process is
@@ -72,6 +76,9 @@ class WorkerPool:
         self.max_delay = max_delay
         self.limits = limits
         self.running: dict[UUID, _Run] = {}
+        # Every run by (job id, token): after an outage the same job can run here twice for a
+        # moment, the taken run and a fresh claim of it, and only the first must stop.
+        self.held: dict[tuple[int, int], _Run] = {}
         # Labelled metric children are looked up once: labels() per job costs more than a no-op job.
         self._pickup = PICKUP_SECONDS.labels(lane)
         self._per_type: dict[tuple[str, str], tuple[Any, Any]] = {}
@@ -101,6 +108,14 @@ class WorkerPool:
             run.scope.cancel()
         return len(self.running)
 
+    def abandon(self, runs: set[tuple[int, int]]) -> int:
+        """Interrupt these (job id, token) runs: the jobs were taken over, results are void."""
+        taken = [self.held[key] for key in runs if key in self.held]
+        for run in taken:
+            run.ctx.stop_reason = "fenced"
+            run.scope.cancel()
+        return len(taken)
+
     def cancel(self, uuid: UUID) -> bool:
         """Stop one running job (a user cancelled it); its late result is fenced anyway."""
         run = self.running.get(uuid)
@@ -123,24 +138,32 @@ class WorkerPool:
 
     async def _execute(self, job: Claimed) -> None:
         started = datetime.now(UTC)
-        self.writer.started(Started(job.id, job.token, started))
         if job.attempts == 0:
             self._pickup.observe(max(0.0, (started - job.created_at).total_seconds()))
         timeout = self._timeout(job)
-        deadline = anyio.current_time() + timeout if timeout else math.inf
         ctx = self._context(job)
-        scope = anyio.CancelScope(deadline=deadline)
-        self.running[job.uuid] = _Run(scope, ctx)
+        scope = anyio.CancelScope()  # the deadline starts with the handler, below
+        run = self.running[job.uuid] = self.held[job.id, job.token] = _Run(scope, ctx)
         self._idle.clear()
         outcome: _Outcome | None = None
         clock = time.perf_counter()
+        late_mark = None
         try:
             with scope:
-                outcome = await self._attempt(job, ctx)
+                if await self._may_start(job, started, run):
+                    late_mark = None if job.suspect else self._mark_later(job, started, run)
+                    scope.deadline = anyio.current_time() + timeout if timeout else math.inf
+                    outcome = await self._attempt(job, ctx)
+                else:
+                    ctx.stop_reason = ctx.stop_reason or "fenced"
             if outcome is None and scope.cancelled_caught and ctx.stop_reason is None:
                 outcome = self._failure(job, TimeoutError(f"timed out after {timeout:g} s"))
         finally:
-            del self.running[job.uuid]
+            if late_mark is not None:
+                late_mark.cancel()
+            if self.running.get(job.uuid) is run:
+                del self.running[job.uuid]
+            del self.held[job.id, job.token]
             if not self.running:
                 self._idle.set()
             if self.limits:
@@ -150,6 +173,32 @@ class WorkerPool:
                 self.writer.released(job.id, job.token)
             else:
                 self._record(job, started, time.perf_counter() - clock, outcome)
+
+    async def _may_start(self, job: Claimed, started: datetime, run: _Run) -> bool:
+        """Whether to run the handler now.
+
+        A suspect (its claim was lost with a dead process before) runs only once PostgreSQL
+        knows it runs here, so a job that kills its process within milliseconds is counted
+        as a crash (poison pill) from its second loss on; a job cancelled or taken meanwhile
+        is not run. Any other job starts at once: most finish before a start mark is worth
+        writing, which is most of the throughput of short jobs.
+        """
+        if not job.suspect:
+            return True
+        return await self.writer.started(Started(job.id, job.token, started))
+
+    def _mark_later(self, job: Claimed, started: datetime, run: _Run) -> asyncio.TimerHandle:
+        """Show the job as processing once it has run STARTED_MARK_DELAY; stop it if not ours."""
+        def mark() -> None:
+            marked = self.writer.started(Started(job.id, job.token, started))
+            marked.add_done_callback(lambda done: None if done.cancelled() or done.result()
+                                     else self._fence(run))
+
+        return asyncio.get_running_loop().call_later(STARTED_MARK_DELAY, mark)
+
+    def _fence(self, run: _Run) -> None:
+        run.ctx.stop_reason = run.ctx.stop_reason or "fenced"
+        run.scope.cancel()
 
     async def _attempt(self, job: Claimed, ctx: JobContext[Any]) -> _Outcome | None:
         """One run of the handler as an outcome; None when the job must go back untouched."""
@@ -245,10 +294,13 @@ class WorkerPool:
             if now - last >= PROGRESS_EVERY or progress.get("done") == progress.get("total"):
                 last = now
                 try:
-                    await self.store.set_progress(job.id, job.token, progress)
+                    # Progress is a courtesy: no failure of it (an outage, a value PostgreSQL
+                    # refuses) may fail the job, and no outage may hold the job up for long.
+                    with anyio.fail_after(PROGRESS_TIMEOUT):
+                        await self.store.set_progress(job.id, job.token, progress)
                 except Exception as exc:
-                    # Progress is a courtesy: no database error may fail the job itself.
-                    log.debug("progress not recorded", extra={
-                        "action": "progress", "job": str(job.uuid), "error": str(exc)})
+                    log.log(logging.DEBUG if is_transient(exc) else logging.WARNING,
+                            "progress not recorded", extra={
+                                "action": "progress", "job": str(job.uuid), "error": str(exc)})
 
         return report

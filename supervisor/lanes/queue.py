@@ -51,6 +51,19 @@ class JobQueue:
             self.room.set()
         return job
 
+    def jobs(self) -> list[Claimed]:
+        """The queued jobs, oldest first."""
+        return list(self._items)
+
+    def discard(self, runs: set[tuple[int, int]]) -> list[Claimed]:
+        """Drop queued (job id, token) runs that are no longer ours (taken during an outage)."""
+        dropped = [j for j in self._items if (j.id, j.token) in runs]
+        if dropped:
+            self._items = deque(j for j in self._items if (j.id, j.token) not in runs)
+            if len(self._items) <= self.low_water:
+                self.room.set()
+        return dropped
+
     def close(self) -> list[Claimed]:
         """Stop the queue: waiting workers get None; returns the jobs nobody started."""
         self.closed = True

@@ -13,7 +13,7 @@ from anyio.abc import TaskStatus
 from supervisor.lanes.limits import CAPPED_POLL_SECONDS, ConcurrencyLimits
 from supervisor.lanes.queue import JobQueue
 from supervisor.runtime.liveness import beat
-from supervisor.runtime.waiting import Backoff, wait_any
+from supervisor.runtime.waiting import Backoff, wait_any, wait_retry
 from supervisor.store.db import is_transient
 from supervisor.store.ports import JobStore
 
@@ -35,8 +35,11 @@ class Runner:
         self.poll_seconds = poll_seconds
         self.wake = wake
         self.limits = limits or ConcurrencyLimits()
-        self.limits.wakes.append(wake)
+        if wake not in self.limits.wakes:  # a restarted lane makes a new runner on the same event
+            self.limits.wakes.append(wake)
         self.stopped = asyncio.Event()
+        # Held while a claim is in flight: whoever checks for lost claims waits for it.
+        self.claiming = asyncio.Lock()
 
     async def run(
         self, stopping: asyncio.Event, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
@@ -64,7 +67,7 @@ class Runner:
                     log.warning("cannot claim jobs, retrying", extra={
                         "action": "claim_retry", "lane": self.lane, "error": str(exc),
                         "delay": delay})
-                    await wait_any(stopping, timeout=delay)
+                    await wait_retry(delay, stopping)
                     continue
                 if got < asked:
                     await wait_any(self.wake, stopping, timeout=await self._idle_timeout())
@@ -80,7 +83,8 @@ class Runner:
         # the rows arrived, the jobs would sit 'in_queue' under a live process and never run.
         caps = self.limits.caps(asked) if self.limits else []
         with anyio.CancelScope(shield=True):
-            jobs = await self.store.claim(self.lane, self.node_id, asked, caps)
+            async with self.claiming:
+                jobs = await self.store.claim(self.lane, self.node_id, asked, caps)
             if self.limits:
                 self.limits.took(j.job_type for j in jobs)
         if jobs:

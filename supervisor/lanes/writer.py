@@ -4,119 +4,174 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 import anyio
 from anyio.abc import TaskStatus
 
 from supervisor.metrics import JOBS_FENCED
-from supervisor.runtime.waiting import Backoff, wait_any
+from supervisor.runtime.waiting import Backoff, wait_any, wait_retry
 from supervisor.store.db import is_transient
 from supervisor.store.jobs import Finish, Started
 from supervisor.store.ports import JobStore
 
 log = logging.getLogger("supervisor.lanes.writer")
-# A job shows as 'processing' once it has run this long. Most short jobs finish sooner and need
-# only their final write, which halves the database work of a busy process.
-STARTED_MARK_DELAY = 0.02
 
 
 class StatusWriter:
     """Collects started/finished/released marks and flushes them together.
 
-    Workers never wait for a commit: a flush starts as soon as a mark is due, and whatever
-    arrives during it goes into the next one. That is what lets one process finish thousands
-    of jobs a second while every job keeps its own status, token and error. Every statement
-    checks the job's token, so a stale mark can never overwrite newer state.
+    Workers never wait for a final commit: a flush starts as soon as a mark is due, and
+    whatever arrives during it goes into the next one. That is what lets one process finish
+    thousands of jobs a second while every job keeps its own status, token and error. Every
+    statement checks the job's token, so a stale mark can never overwrite newer state.
+
+    Started marks are the exception: a worker waits until PostgreSQL knows the job runs here
+    before it calls the handler, so a job that kills its process at once is 'processing' and its
+    lost run is counted by the rescue (the poison-pill rule). They go in their own batches,
+    through the claim pool's fast commits, so waiting for them costs a round trip, not a flush.
     """
 
-    def __init__(self, store: JobStore, max_batch: int = 500,
-                 started_delay: float = STARTED_MARK_DELAY) -> None:
+    def __init__(self, store: JobStore, max_batch: int = 500) -> None:
         self.store = store
         self.max_batch = max_batch
-        self.started_delay = started_delay
-        self._started: dict[int, tuple[float, Started]] = {}  # job id -> (due, mark), in order
+        self._starting: list[tuple[Started, asyncio.Future[bool]]] = []
+        self._start_due = asyncio.Event()
         self._finished: list[Finish] = []
         self._released: list[tuple[int, int]] = []
         self._pending = asyncio.Event()
         self.flushes = 0
         self.finished_total = 0
 
-    def started(self, mark: Started) -> None:
-        """A worker began a job."""
-        self._started[mark.id] = (time.monotonic() + self.started_delay, mark)
-        self._pending.set()
+    def started(self, mark: Started) -> asyncio.Future[bool]:
+        """A worker is about to run a job; the future says whether the job is still ours."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._starting.append((mark, done))
+        self._start_due.set()
+        return done
 
     def finished(self, mark: Finish) -> None:
         """A job's run ended."""
-        self._started.pop(mark.id, None)  # the final write carries started_at
         self._finished.append(mark)
         self._pending.set()
 
     def released(self, job_id: int, token: int) -> None:
         """A job this process held goes back without using an attempt."""
-        self._started.pop(job_id, None)
         self._released.append((job_id, token))
         self._pending.set()
 
     def pending(self) -> int:
         """Marks not yet committed."""
-        return len(self._started) + len(self._finished) + len(self._released)
-
-    def _due_in(self) -> float | None:
-        """Seconds until the next flush is due: 0 now, None when nothing is pending."""
-        if self._finished or self._released:
-            return 0.0
-        if not self._started:
-            return None
-        first_due, _ = next(iter(self._started.values()))
-        return max(0.0, first_due - time.monotonic())
+        return len(self._starting) + len(self._finished) + len(self._released)
 
     async def run(
         self, stopping: asyncio.Event, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
     ) -> None:
         """Flush whenever marks are due; after `stopping`, flush what is left and return."""
-        task_status.started()
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._start_marks, stopping)
+            task_status.started()
+            await self._final_marks(stopping)
+            tg.cancel_scope.cancel()  # nobody waits for a start mark once the lanes are gone
+
+    async def _final_marks(self, stopping: asyncio.Event) -> None:
         backoff = Backoff(cap=5.0)
         while True:
-            due_in = self._due_in()
-            if due_in is None and stopping.is_set():
-                return
-            if due_in is None or (due_in > 0 and not stopping.is_set()):
+            if not (self._finished or self._released):
+                if stopping.is_set():
+                    return
                 self._pending.clear()
-                await wait_any(self._pending, stopping, timeout=due_in)
+                await wait_any(self._pending, stopping)
                 continue
             try:
                 with anyio.CancelScope(shield=True):
-                    await self.flush(everything=stopping.is_set())
+                    await self.flush()
                 backoff.reset()
             except Exception as exc:
-                if not is_transient(exc):
-                    raise
-                delay = backoff.next()
-                log.warning("cannot write job states, retrying", extra={
-                    "action": "write_retry", "error": str(exc), "delay": delay,
-                    "pending": self.pending()})
-                await anyio.sleep(delay)
+                if is_transient(exc) or not self._finished:
+                    await self._retry_later(exc, backoff, "write_retry")
+                    continue
+                try:
+                    with anyio.CancelScope(shield=True):
+                        await self._isolate()
+                except Exception as again:
+                    await self._retry_later(again, backoff, "write_retry")
 
-    def _take_started(self, everything: bool) -> list[Started]:
-        now = time.monotonic()
-        taken = [m for due, m in self._started.values() if everything or due <= now]
-        for mark in taken:
-            del self._started[mark.id]
-        return taken
+    async def _start_marks(self, stopping: asyncio.Event) -> None:
+        backoff = Backoff(cap=5.0)
+        while True:
+            if not self._starting:
+                self._start_due.clear()
+                await self._start_due.wait()
+                continue
+            try:
+                await self.flush_started()
+                backoff.reset()
+            except Exception as exc:
+                await self._retry_later(exc, backoff, "start_retry")
+
+    async def _retry_later(self, exc: Exception, backoff: Backoff, action: str) -> None:
+        """Wait out an outage; any other error is logged and retried too: losing marks is worse."""
+        delay = backoff.next()
+        if is_transient(exc):
+            log.warning("cannot write job states, retrying", extra={
+                "action": action, "error": str(exc), "delay": delay, "pending": self.pending()})
+            await wait_retry(delay)
+        else:
+            log.exception("job state write failed, retrying", extra={
+                "action": action, "error": str(exc), "delay": delay, "pending": self.pending()})
+            await anyio.sleep(delay)
+
+    async def _isolate(self) -> None:
+        """A batch PostgreSQL refuses for its content (a result it cannot store, say NaN in
+        JSON): write the results one by one, and record each refused one as an error instead,
+        so one bad result never holds up every other job's."""
+        batch, self._finished = self._finished[: self.max_batch], self._finished[self.max_batch:]
+        for i, mark in enumerate(batch):
+            try:
+                await self.store.write_batch([], [mark], [])
+            except Exception as exc:
+                if is_transient(exc):
+                    self._finished[:0] = batch[i:]
+                    raise
+                log.error("job result refused by the database; recording the error instead",
+                          extra={"action": "result_refused", "job_id": mark.id,
+                                 "error": str(exc)})
+                mark.response = {}
+                mark.error = f"{mark.error + '; ' if mark.error else ''}result not stored: " \
+                             f"{type(exc).__name__}: {exc}"
+                await self.store.write_batch([], [mark], [])
+            self.finished_total += 1
+
+    async def flush_started(self) -> None:
+        """Commit the waiting start marks and tell each worker whether its job is still ours."""
+        batch, self._starting = self._starting[: self.max_batch], self._starting[self.max_batch:]
+        batch = [(m, f) for m, f in batch if not f.done()]  # the worker was interrupted
+        if not batch:
+            return
+        try:
+            with anyio.CancelScope(shield=True):
+                ours = await self.store.mark_started([m for m, _ in batch])
+        except BaseException:
+            self._starting[:0] = batch
+            raise
+        for mark, done in batch:
+            if not done.done():
+                done.set_result(mark.id in ours)
 
     async def flush(self, *, everything: bool = False) -> None:
         """Commit one batch; on error the batch is put back so nothing is lost."""
         finished, self._finished = self._finished[: self.max_batch], self._finished[self.max_batch:]
-        started = self._take_started(everything)
         released, self._released = self._released, []
+        if everything:
+            # Start marks nobody will wait for any more: the jobs are released or finished.
+            for _, done in self._starting:
+                if not done.done():
+                    done.set_result(False)
+            self._starting = []
         try:
-            applied, fenced = await self.store.write_batch(started, finished, released)
+            applied, fenced = await self.store.write_batch([], finished, released)
         except BaseException:
             self._finished[:0] = finished
-            restored = {m.id: (0.0, m) for m in started}
-            self._started = {**restored, **self._started}
             self._released[:0] = released
             raise
         self.flushes += 1

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from supervisor.runtime.liveness import beat
-from supervisor.runtime.waiting import Backoff, wait_any
+from supervisor.runtime.waiting import Backoff, wait_any, wait_retry
 from supervisor.store.db import is_transient
 
 
@@ -25,11 +25,12 @@ async def every(
         try:
             await step()
             backoff.reset()
-            delay = interval
         except Exception as exc:
             if not is_transient(exc):
                 raise
             delay = min(interval, backoff.next())
             log.warning("database unavailable, will retry", extra={
                 "action": action, "error": str(exc), "delay": delay})
-        await wait_any(stopping, wake, timeout=delay)
+            await wait_retry(delay, stopping, wake)
+            continue
+        await wait_any(stopping, wake, timeout=interval)

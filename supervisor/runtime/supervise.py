@@ -20,7 +20,8 @@ import anyio
 from anyio.abc import TaskStatus
 
 from supervisor.metrics import SERVICE_RESTARTS
-from supervisor.runtime.waiting import Backoff, wait_any
+from supervisor.runtime.waiting import Backoff, wait_any, wait_retry
+from supervisor.store.db import is_transient
 
 log = logging.getLogger("supervisor.runtime.supervise")
 EX_SOFTWARE = 70
@@ -95,6 +96,9 @@ async def supervise(
             SERVICE_RESTARTS.labels(name).inc()
             log.exception("service crashed; restarting", extra={
                 "action": "service_crash", "service": name, "delay": delay})
-            await wait_any(stopping, timeout=delay)
+            if is_transient(exc):  # crashed of an outage: retry as soon as the database is back
+                await wait_retry(delay, stopping)
+            else:
+                await wait_any(stopping, timeout=delay)
             if stopping.is_set():
                 return

@@ -26,7 +26,7 @@ from anyio.abc import TaskStatus
 from supervisor.jobtypes import Registry
 from supervisor.metrics import SCHEDULE_LATENESS
 from supervisor.runtime.liveness import beat
-from supervisor.runtime.waiting import Backoff, wait_any
+from supervisor.runtime.waiting import Backoff, wait_any, wait_retry
 from supervisor.schedule.cron import CronError, TimeZoneError
 from supervisor.schedule.rules import Plan, apply_overlap, compile_cron, plan_fires
 from supervisor.store.db import is_transient
@@ -241,6 +241,8 @@ class Scheduler:
                 delay = min(self.poll_seconds, backoff.next())
                 log.warning("database unavailable, will retry", extra={
                     "action": "scheduler_tick", "error": str(exc), "delay": delay})
+                await wait_retry(delay, stopping, self.wake)
+                continue
             await wait_any(stopping, self.wake, timeout=delay)
 
     async def _sync(self) -> None:

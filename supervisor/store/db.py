@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import logging
 from contextlib import AsyncExitStack
-from pathlib import Path
 from typing import Any
 
-import anyio
 import asyncpg
 
 from supervisor.config import Config, mask_dsn
@@ -20,21 +18,50 @@ class DatabaseUnavailable(RuntimeError):
     """PostgreSQL cannot be reached; the message says where and how to fix it."""
 
 
+# What an outage looks like from asyncpg, whatever class it picks: the socket failed (OSError),
+# the server went away or refuses connections for now (SQLSTATE classes 08, 53, 57P01-57P03, 57P05),
+# the client lost track of a connection that died mid-statement (InterfaceError,
+# InternalClientError such as "cannot switch to state 15; another operation is in progress",
+# raised when a dead connection goes back to the pool), or a statement timed out.
 TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     ConnectionError,
+    TimeoutError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
     asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
-    TimeoutError,
+    asyncpg.CrashShutdownError,
+    asyncpg.InsufficientResourcesError,
+    asyncpg.TransactionRollbackError,  # serialization failure, deadlock: try again
     DatabaseUnavailable,
 )
+# A bug of ours that asyncpg reports through a transient class must still surface.
+_NOT_TRANSIENT: tuple[type[BaseException], ...] = (asyncpg.exceptions.OutdatedSchemaCacheError,)
+_TRANSIENT_SQLSTATE_PREFIXES = ("08", "53", "57P01", "57P02", "57P03", "57P05", "40001", "40P01")
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Errors that mean 'the database is away for now', worth waiting out."""
-    return isinstance(exc, TRANSIENT_DB_ERRORS)
+    """Errors that mean 'the database is away for now', worth waiting out.
+
+    Judged by meaning, not by one class: the exception or its SQLSTATE, the error it was
+    raised from, or every error of a group (a task group that failed of an outage).
+    """
+    if isinstance(exc, BaseExceptionGroup):
+        return all(is_transient(inner) for inner in exc.exceptions)
+    if _transient_one(exc):
+        return True
+    return exc.__cause__ is not None and is_transient(exc.__cause__)
+
+
+def _transient_one(exc: BaseException) -> bool:
+    if isinstance(exc, _NOT_TRANSIENT):
+        return False
+    if isinstance(exc, TRANSIENT_DB_ERRORS):
+        return True
+    sqlstate = getattr(exc, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith(_TRANSIENT_SQLSTATE_PREFIXES)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -42,34 +69,16 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(typ, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
-def embedded_dsn(data_dir: str, stack: AsyncExitStack | None = None) -> str:
-    """Start (or reuse) the embedded PostgreSQL under DATA_DIR and return its DSN."""
-    import warnings
-
-    with warnings.catch_warnings():
-        # platformdirs warns when XDG_RUNTIME_DIR is unset (services, containers); harmless here.
-        warnings.simplefilter("ignore")
-        import pgserver  # type: ignore[attr-defined,unused-ignore]  # embedded mode only
-
-    logging.getLogger("pgserver").setLevel(logging.WARNING)  # it narrates every pg_ctl call
-    pgdata = Path(data_dir).resolve() / "pgdata"
-    pgdata.parent.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
-    if stack is not None:
-        stack.callback(server.cleanup)
-    uri: str = server.get_uri()
-    return uri
-
-
 async def resolve_dsn(config: Config, stack: AsyncExitStack) -> str:
-    """The DSN to use: DATABASE_URL, or the embedded server started for this process."""
+    """The DSN a command uses: DATABASE_URL, or the embedded server the daemon runs.
+
+    Never starts a server (see supervisor.store.embedded: only the daemon and `db init` do).
+    """
     if config.database_url:
         return str(config.database_url)
-    log.info("no DATABASE_URL: starting embedded PostgreSQL",
-             extra={"action": "embedded_pg", "data_dir": config.data_dir})
-    return await anyio.to_thread.run_sync(embedded_dsn, config.data_dir, stack)
+    from supervisor.store.embedded import attach
+
+    return attach(config)
 
 
 async def connect(dsn: str, **kwargs: Any) -> asyncpg.Connection:

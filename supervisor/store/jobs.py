@@ -35,6 +35,7 @@ class Claimed:
     checkpoint: dict[str, Any] | None = None
     timeout: float | None = None  # seconds one run may take; None: the type's default
     retried_attempts: int = 0  # runs before the last manual retry; retries count from there
+    suspect: bool = False  # lost with a dead process before: start only once the mark is durable
 
 
 @dataclass(slots=True)
@@ -160,7 +161,7 @@ class JobStore:
         return [
             Claimed(r["id"], r["uuid"], r["job_type"], r["data"], r["token"], r["attempts"],
                     r["retry_count"], r["retry_interval"], r["created_at"], lane,
-                    r["checkpoint"], r["timeout_seconds"], r["retried_attempts"])
+                    r["checkpoint"], r["timeout_seconds"], r["retried_attempts"], r["suspect"])
             for r in rows
         ]
 
@@ -192,6 +193,34 @@ class JobStore:
                                  [r[1] for r in released])
         fenced = {f.id for f in finished} - applied
         return len(applied), fenced
+
+    async def mark_started(self, started: Sequence[Started]) -> set[int]:
+        """Mark jobs 'processing' before they run; returns the ids that are still ours.
+
+        Through the claim pool (no WAL flush wait): a mark lost in a PostgreSQL crash only
+        leaves the job 'in_queue' under this process, which its final write accepts.
+        """
+        rows = await self.claim_pool.fetch(q("mark_started"), [s.id for s in started],
+                                           [s.token for s in started],
+                                           [s.started_at for s in started])
+        return {r["id"] for r in rows}
+
+    async def taken(
+        self, held: Sequence[tuple[int, int]], node_id: UUID
+    ) -> set[tuple[int, int]]:
+        """Of the (id, token) runs this process holds, those whose job is no longer its own."""
+        if not held:
+            return set()
+        rows = await self.pool.fetch(q("held_jobs_taken"), [h[0] for h in held],
+                                     [h[1] for h in held], node_id)
+        return {(r["id"], r["token"]) for r in rows}
+
+    async def strays(
+        self, node_id: UUID, status: str, held: Sequence[int]
+    ) -> builtins.list[tuple[int, int]]:
+        """(id, token) of jobs claimed for this process in `status` that it does not hold."""
+        rows = await self.pool.fetch(q("strays_of_node"), node_id, status, list(held))
+        return [(r["id"], r["token"]) for r in rows]
 
     async def save_checkpoint(self, job_id: int, token: int, state: dict[str, Any]) -> bool:
         """Store a running job's checkpoint durably; False if the job is no longer ours."""

@@ -162,6 +162,36 @@ class MemoryJobStore:
                                                             "traceback": f.trace}]
         return True
 
+    async def mark_started(self, started: Sequence[Started]) -> set[int]:
+        """Mark queued jobs 'processing'; the ids whose token still matched."""
+        self._maybe_fail()
+        ours: set[int] = set()
+        for s in started:
+            if job := self._ours(s.id, s.token, ("in_queue", "retry_in_queued")):
+                job.status, job.started_at, job.finished_at = "processing", s.started_at, None
+                ours.add(s.id)
+        return ours
+
+    async def taken(
+        self, held: Sequence[tuple[int, int]], node_id: UUID
+    ) -> set[tuple[int, int]]:
+        """Runs whose job moved on: another token, another node, or gone."""
+        self._maybe_fail()
+        out = set()
+        for job_id, token in held:
+            job = self.jobs.get(job_id)
+            if job is None or job.token != token or job.node_id != node_id:
+                out.add((job_id, token))
+        return out
+
+    async def strays(
+        self, node_id: UUID, status: str, held: Sequence[int]
+    ) -> list[tuple[int, int]]:
+        """Jobs claimed for `node_id` in `status` that it does not hold."""
+        self._maybe_fail()
+        return [(j.id, j.token) for j in self.jobs.values()
+                if j.node_id == node_id and j.status == status and j.id not in set(held)]
+
     async def save_checkpoint(self, job_id: int, token: int, state: dict[str, Any]) -> bool:
         """Store a held job's checkpoint; False if it is no longer ours."""
         self._maybe_fail()

@@ -38,10 +38,10 @@ class NodeStore:
         return rows
 
     async def rescue(
-        self, stale_seconds: float, rescue_limit: int
+        self, stale_seconds: float, rescue_limit: int, rescuer: UUID | None = None
     ) -> builtins.list[asyncpg.Record]:
-        """Return jobs held by processes that stopped heartbeating; rows of what moved."""
+        """Return jobs held by processes that stopped heartbeating (never `rescuer`'s own)."""
         rows: builtins.list[asyncpg.Record] = await self.pool.fetch(
-            q("rescue_orphans"), float(stale_seconds), rescue_limit
+            q("rescue_orphans"), float(stale_seconds), rescue_limit, rescuer
         )
         return rows

@@ -40,6 +40,19 @@ class JobStore(Protocol):
     ) -> tuple[int, set[int]]:
         """Apply one group commit; (finished rows that matched, fenced job ids)."""
 
+    async def mark_started(self, started: Sequence[Started]) -> set[int]:
+        """Mark jobs 'processing' before they run; the ids that are still ours."""
+
+    async def taken(
+        self, held: Sequence[tuple[int, int]], node_id: UUID
+    ) -> set[tuple[int, int]]:
+        """Of the (id, token) runs a process holds, those whose job is no longer its own."""
+
+    async def strays(
+        self, node_id: UUID, status: str, held: Sequence[int]
+    ) -> list[tuple[int, int]]:
+        """(id, token) of jobs claimed for a process in `status` that it does not hold."""
+
     async def save_checkpoint(self, job_id: int, token: int, state: dict[str, Any]) -> bool:
         """Store a running job's checkpoint; False if the job is no longer ours."""
 

@@ -15,12 +15,14 @@ from typer.testing import CliRunner
 from supervisor.cli import app
 from supervisor.config import Config
 from supervisor.families import discover
-from supervisor.jobtypes import Registry
+from supervisor.jobtypes import JobDefaults, Registry
+from supervisor.lanes.limits import ConcurrencyLimits, limits_of
 from supervisor.store.db import create_pool
 from supervisor.store.jobs import JobStore
 from supervisor.store.ports import TypeCap
 from supervisor.submit import create_job
 from tests.integration.api_support import api_client
+from tests.unit.lane_support import Gate, lane, running, until
 
 CREATE = "/common/jobs/create"
 
@@ -200,3 +202,27 @@ async def test_per_process_room_caps_one_claim(store: JobStore, pool: asyncpg.Po
     got = await store.claim("retry", uuid4(), 10, [TypeCap("sleep", room=2)])
     assert len(got) == 2
     assert await store.claim("retry", uuid4(), 10, [TypeCap("sleep", room=0)]) == []
+
+
+async def test_global_limit_holds_for_two_processes_running_jobs(db_dsn: str) -> None:
+    gate = Gate("gate", JobDefaults(global_concurrency=2))
+    registry = Registry([gate])
+    pools = [await create_pool(db_dsn, min_size=1, max_size=4) for _ in range(2)]
+    try:
+        stores = [JobStore(p) for p in pools]
+        await stores[0].create_many("gate", [{} for _ in range(8)])
+        lanes = [lane(s, registry, workers=4, limits=ConcurrencyLimits(limits_of([gate])))
+                 for s in stores]
+        async with running(*lanes[0]) as stop_a, running(*lanes[1]) as stop_b:
+            await until(lambda: gate.running == 2)
+            await asyncio.sleep(0.3)  # both runners poll again meanwhile (CAPPED_POLL_SECONDS)
+            assert gate.running == 2 and gate.most == 2
+            gate.open.set()
+            await until(lambda: gate.started == 8, timeout=20)
+            stop_a.set()
+            stop_b.set()
+        done = await pools[0].fetchval("SELECT count(*) FROM jobs WHERE status = 'completed'")
+    finally:
+        for p in pools:
+            await p.close()
+    assert done == 8 and gate.most == 2

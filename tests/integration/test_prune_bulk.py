@@ -152,8 +152,9 @@ async def test_api_bulk_cancel_and_retry(pool: asyncpg.Pool, config: Config) -> 
         assert r.json() == {"success": True, "count": 3, "message": "3 job(s) re-opened"}
         r = await client.post("/common/jobs/cancel", json={})
         assert r.status_code == 400 and r.json()["error"].startswith("ERR_EMPTY_FILTER")
-        r = await client.post("/common/jobs/retry", json={"created_before": "yesterday"})
-        assert r.status_code == 400 and r.json()["field"] == "created_before"
+        for when in ("yesterday", "0001-01-01T00:00:00+14:00", "2026-01-01T00:00:00"):
+            r = await client.post("/common/jobs/retry", json={"created_before": when})
+            assert r.status_code == 400 and r.json()["field"] == "created_before", when
         r = await client.post("/common/jobs/retry", json={"status": ["stuck"]})
         assert r.status_code == 400 and r.json()["error"].startswith("ERR_INVALID_STATUS")
     assert await _counts(pool) == {"open": 3}
@@ -169,3 +170,5 @@ async def test_cli_bulk_cancel_and_retry(db_dsn: str, pool: asyncpg.Pool) -> Non
     assert code == 2 and "give a job uuid, or filters" in out
     code, out = await _cli(db_dsn, "job", "cancel", "--created-before", "tomorrow")
     assert code == 2 and "--created-before: 'tomorrow' is not an ISO 8601 time" in out
+    code, out = await _cli(db_dsn, "job", "cancel", "--created-before", "0001-01-01T00:00+14:00")
+    assert code == 2 and "outside the years 1 to 9999" in out

@@ -15,7 +15,7 @@ from supervisor.jobtypes import JobContext, JobDefaults, Registry
 from supervisor.lanes.lane import Lane, LaneSettings
 from supervisor.lanes.limits import ConcurrencyLimits
 from supervisor.lanes.writer import StatusWriter
-from supervisor.store.memory import MemoryJobStore
+from supervisor.store.ports import JobStore
 
 
 class AnyPayload(BaseModel):
@@ -64,11 +64,11 @@ class Quick:
         return {"ok": True}
 
 
-def lane(store: MemoryJobStore, registry: Registry, *, name: str = "first_time",
+def lane(store: JobStore, registry: Registry, *, name: str = "first_time",
          workers: int = 4, queue_size: int = 10, limits: ConcurrencyLimits | None = None,
          backoff: str = "fixed", grace: float = 5.0) -> tuple[Lane, StatusWriter]:
-    """A lane on the memory store with a zero-delay writer."""
-    writer = StatusWriter(store, started_delay=0.0)
+    """A lane on a store (memory or PostgreSQL) with its status writer."""
+    writer = StatusWriter(store)
     settings = LaneSettings(name=name, workers=workers, queue_size=queue_size, batch=100,
                             poll_seconds=0.05, grace_seconds=grace, backoff=backoff,
                             limits=limits)

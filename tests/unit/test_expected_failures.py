@@ -33,7 +33,7 @@ def test_a_bug_is_not_expected() -> None:
 
 def test_unstorable_values_are_named_by_path() -> None:
     assert unstorable({"a": [1, {"b": math.nan}]}, "data") == (
-        "data.a.1.b", "must be a finite number (got nan); JSON has no NaN or Infinity")
+        "data.a[1].b", "must be a finite number (got nan); JSON has no NaN or Infinity")
     assert unstorable({"k\x00": 1}, "data") == ("data", "keys must not contain NUL characters "
                                                 "(\\u0000)")
     assert unstorable({"s": "x\x00"}, "data")[0] == "data.s"  # type: ignore[index]

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from typer.testing import CliRunner
 
 from supervisor.cli import app
-from supervisor.submit import JobRequest, first_problem
+from supervisor.jobtypes import JobContext, JobDefaults, Registry
+from supervisor.submit import JobRequest, first_problem, prepare
 
 
 def _problem(**fields: object) -> tuple[str, str]:
@@ -82,3 +83,32 @@ def test_cli_refuses_with_one_line_and_no_traceback(args: tuple[str, ...], says:
 def test_cli_data_that_is_not_an_object_names_the_flag() -> None:
     code, out = _cli("noop", "--data", json.dumps([1, 2]))
     assert code == 2 and out.startswith("error: --data: ")
+
+
+
+class _Anything(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class _Typed:
+    """A job type with per-type defaults."""
+
+    name = "typed"
+    payload_model = _Anything
+    defaults = JobDefaults(retry_count=3, retry_interval=7, priority=1, timeout=60)
+
+    async def run(self, ctx: JobContext[None], payload: _Anything) -> None:
+        """Never run here."""
+
+
+def test_type_defaults_fill_what_the_request_leaves_out() -> None:
+    registry = Registry([_Typed()])
+    job = prepare(registry, JobRequest.model_validate({"job_type": "typed", "job_data": {}}))
+    assert (job.retry_count, job.retry_interval, job.priority) == (3, 7, 1)
+    # The timeout is left to the pool, which reads the type's default when the job runs.
+    assert job.timeout_seconds is None
+    given = JobRequest.model_validate({"job_type": "typed", "job_data": {}, "retry_count": 0,
+                                       "priority": 5, "timeout": 2})
+    job = prepare(registry, given)
+    assert (job.retry_count, job.retry_interval, job.priority, job.timeout_seconds) == (
+        0, 7, 5, 2)

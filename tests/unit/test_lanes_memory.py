@@ -98,7 +98,7 @@ async def test_writer_fences_a_result_whose_job_was_taken_over() -> None:
     job = store.add("quick")
     [claimed] = await store.claim("first_time", uuid4(), 1)
     store.cancel(job.uuid)  # bumps the token
-    writer = StatusWriter(store, started_delay=0.0)
+    writer = StatusWriter(store)
     now = datetime.now(UTC)
     writer.finished(Finish(claimed.id, claimed.token, "completed", now, now, None, {}, None))
     await writer.flush()
@@ -109,14 +109,15 @@ async def test_writer_keeps_a_batch_that_failed_and_writes_it_later() -> None:
     store = MemoryJobStore()
     store.add("quick")
     [claimed] = await store.claim("first_time", uuid4(), 1)
-    writer = StatusWriter(store, started_delay=0.0)
-    writer.started(Started(claimed.id, claimed.token, datetime.now(UTC)))
+    writer = StatusWriter(store)
+    ours = writer.started(Started(claimed.id, claimed.token, datetime.now(UTC)))
     store.fail_next = [ConnectionError("gone")]
     with pytest.raises(ConnectionError):
-        await writer.flush(everything=True)
-    assert writer.pending() == 1
-    await writer.flush(everything=True)
+        await writer.flush_started()
+    assert writer.pending() == 1 and not ours.done()
+    await writer.flush_started()
     assert store.statuses() == ["processing"] and writer.pending() == 0
+    assert ours.result() is True
 
 
 async def test_worker_pool_interrupt_releases_running_jobs() -> None:
@@ -125,14 +126,17 @@ async def test_worker_pool_interrupt_releases_running_jobs() -> None:
     store.add("gate")
     queue = JobQueue(4)
     queue.put_many(await store.claim("first_time", uuid4(), 4))
-    writer = StatusWriter(store, started_delay=0.0)
+    writer = StatusWriter(store)
     pool = WorkerPool("first_time", queue, 2, registry=Registry([gate]), store=store,
                       writer=writer, backoff="fixed")
+    stopping = asyncio.Event()
     async with anyio.create_task_group() as tg:
+        await tg.start(writer.run, stopping)  # a worker starts a job once its mark is written
         await tg.start(pool.run)
         await until(lambda: gate.running == 1)
         assert pool.interrupt_all() == 1
         queue.close()
+        stopping.set()
     await writer.flush(everything=True)
     assert store.statuses() == ["open"]
 

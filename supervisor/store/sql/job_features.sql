@@ -65,7 +65,7 @@ SET status = 'in_queue', node_id = $1, token = j.token + 1, updated_at = now()
 FROM picked WHERE j.id = picked.id
 RETURNING j.id, j.uuid, j.job_type, j.data, j.token, j.attempts, j.retry_count,
           j.retry_interval, j.created_at, j.run_after, j.checkpoint, j.timeout_seconds,
-          j.retried_attempts;
+          j.retried_attempts, (j.lost_claims > 0 OR j.rescues > 0) AS suspect;
 
 -- name: claim_retry_capped
 -- claim_retry with the caps of claim_open_capped.
@@ -100,7 +100,7 @@ SET status = 'retry_in_queued', node_id = $1, token = j.token + 1, updated_at = 
 FROM picked WHERE j.id = picked.id
 RETURNING j.id, j.uuid, j.job_type, j.data, j.token, j.attempts, j.retry_count,
           j.retry_interval, j.created_at, j.run_after, j.checkpoint, j.timeout_seconds,
-          j.retried_attempts;
+          j.retried_attempts, (j.lost_claims > 0 OR j.rescues > 0) AS suspect;
 
 -- name: cancel_jobs_matching
 -- Up to $4 jobs in states $1 (of type $2, created before $3, when given) become cancelled;

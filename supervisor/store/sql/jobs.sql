@@ -25,7 +25,7 @@ SET status = 'in_queue', node_id = $1, token = j.token + 1, updated_at = now()
 FROM picked WHERE j.id = picked.id
 RETURNING j.id, j.uuid, j.job_type, j.data, j.token, j.attempts, j.retry_count,
           j.retry_interval, j.created_at, j.run_after, j.checkpoint, j.timeout_seconds,
-          j.retried_attempts;
+          j.retried_attempts, (j.lost_claims > 0 OR j.rescues > 0) AS suspect;
 
 -- name: claim_retry
 WITH picked AS (
@@ -40,16 +40,18 @@ SET status = 'retry_in_queued', node_id = $1, token = j.token + 1, updated_at = 
 FROM picked WHERE j.id = picked.id
 RETURNING j.id, j.uuid, j.job_type, j.data, j.token, j.attempts, j.retry_count,
           j.retry_interval, j.created_at, j.run_after, j.checkpoint, j.timeout_seconds,
-          j.retried_attempts;
+          j.retried_attempts, (j.lost_claims > 0 OR j.rescues > 0) AS suspect;
 
 -- name: next_retry_at
 SELECT min(run_after) FROM jobs WHERE status = 'failed';
 
 -- name: mark_started
+-- Only jobs still ours (same token, not cancelled or rescued meanwhile) start; their ids return.
 UPDATE jobs j
 SET status = 'processing', started_at = u.started_at, finished_at = NULL, updated_at = now()
 FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[]) AS u(id, token, started_at)
-WHERE j.id = u.id AND j.token = u.token AND j.status IN ('in_queue', 'retry_in_queued');
+WHERE j.id = u.id AND j.token = u.token AND j.status IN ('in_queue', 'retry_in_queued')
+RETURNING j.id;
 
 -- name: finish_jobs
 UPDATE jobs j
@@ -160,6 +162,19 @@ WHERE status = 'open' AND (run_after IS NULL OR run_after <= now());
 
 -- name: notify_jobs
 SELECT pg_notify('supervisor_jobs', $1);
+
+-- name: strays_of_node
+-- Jobs claimed for a process ($1) in a lane's queued status ($2) that it does not hold ($3):
+-- a claim that committed while its answer was lost with the connection. Nobody would run them.
+SELECT id, token FROM jobs
+WHERE node_id = $1 AND status = $2 AND NOT (id = ANY($3::bigint[]));
+
+-- name: held_jobs_taken
+-- Of the jobs a process holds (id, token), those that are no longer its own: rescued by
+-- another process, cancelled, or claimed again since. Fencing tokens only ever grow.
+SELECT u.id, u.token FROM unnest($1::bigint[], $2::bigint[]) AS u(id, token)
+LEFT JOIN jobs j ON j.id = u.id
+WHERE j.id IS NULL OR j.token <> u.token OR j.node_id IS DISTINCT FROM $3::uuid;
 
 -- name: notify_done
 -- Jobs ended in this batch: wakes whoever waits for one (supervisor.client.wait).

@@ -18,6 +18,8 @@ ORDER BY started_at DESC;
 -- Jobs held by a process that stopped heartbeating go back. A queued job was never started,
 -- so it is simply re-opened; a running one counts a rescue and its error, and a job that
 -- keeps taking its process down ($2 rescues) becomes 'dead' instead of looping forever.
+-- The rescuing process ($3) never takes its own jobs: if its heartbeat is stale, it was away
+-- itself, and it checks on its return which of its jobs others took (held_jobs_taken).
 WITH live AS (
     SELECT id FROM nodes
     WHERE stopped_at IS NULL AND heartbeat_at >= now() - make_interval(secs => $1)
@@ -25,6 +27,7 @@ WITH live AS (
     SELECT j.id FROM jobs j
     WHERE j.status IN ('in_queue', 'retry_in_queued', 'processing')
       AND (j.node_id IS NULL OR j.node_id NOT IN (SELECT id FROM live))
+      AND j.node_id IS DISTINCT FROM $3::uuid
     FOR UPDATE SKIP LOCKED
 ), fixed AS (
     SELECT j.id,
@@ -37,6 +40,7 @@ WITH live AS (
 UPDATE jobs j
 SET status = f.new_status,
     rescues = j.rescues + f.was_running::int,
+    lost_claims = j.lost_claims + (NOT f.was_running)::int,
     token = j.token + 1,
     run_after = CASE WHEN f.new_status = 'failed' THEN now() ELSE NULL END,
     finished_at = CASE WHEN f.new_status = 'dead' THEN now() ELSE NULL END,

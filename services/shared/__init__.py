@@ -1,0 +1,1 @@
+"""Helpers several job families use: object storage, Elasticsearch."""
