@@ -3,6 +3,13 @@
 # Settings come from environment variables (-e DATABASE_URL=... etc.). Without DATABASE_URL
 # the daemon runs an embedded PostgreSQL under /var/lib/supervisor/data, so keep that volume.
 
+# The dashboard's JavaScript (htmx, uPlot), fetched from the npm registry at pinned versions by
+# scripts/build-ui; the builder takes these over the copies committed in the repository.
+FROM node:22-slim AS ui
+WORKDIR /src
+COPY scripts/build-ui scripts/build-ui
+RUN bash scripts/build-ui
+
 FROM python:3.11-slim AS builder
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -12,6 +19,7 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 COPY . .
+COPY --from=ui /src/supervisor/ui/static/vendor supervisor/ui/static/vendor
 RUN pip install --no-cache-dir . \
     && supervisor --help > /dev/null
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic_core import ErrorDetails
 
-from supervisor.api.auth import ApiContext, authorized
+from supervisor.api.auth import ApiContext, authorized, reads_only
 from supervisor.api.body import FieldRule, is_missing, parse_body
 from supervisor.api.errors import (
     INVALID_RETRY_COUNT,
@@ -127,6 +127,7 @@ async def create_job(request: Request, ctx: ApiContext = Depends(authorized)) ->
 
 @router.post("", response_model=JobList, responses=ERRORS, openapi_extra=body_of(ListJobs),
              summary="List jobs")
+@reads_only
 async def list_jobs(request: Request, ctx: ApiContext = Depends(authorized)) -> JSONResponse:
     """Newest jobs first, filtered by type and states, a page at a time."""
     req = await parse_body(request, ListJobs, LIST_RULES)

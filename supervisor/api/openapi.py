@@ -14,6 +14,7 @@ from supervisor.api.models import Error
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": Error, "description": "Invalid request; the message names the field and fix"},
     401: {"model": Error, "description": "Missing or unknown X-API-Key"},
+    403: {"model": Error, "description": "A read-only key on a route that changes something"},
     404: {"model": Error, "description": "No such job or schedule"},
     409: {"model": Error, "description": "Not possible in the current state"},
     413: {"model": Error, "description": "Request body over the size limit"},

@@ -32,7 +32,11 @@ def _with_keys(fn: Any, config: Config | None = None) -> Any:
 
 
 @app.command("create")
-def create(name: str = typer.Argument(..., help="A name to tell the key apart, e.g. etl")) -> None:
+def create(
+    name: str = typer.Argument(..., help="A name to tell the key apart, e.g. etl"),
+    read_only: bool = typer.Option(False, "--read-only", help="A key that sees everything "
+                                   "and changes nothing (API and dashboard)"),
+) -> None:
     """Create a key and print it; it is shown only this once."""
     try:
         name = check_key_name(name)
@@ -41,14 +45,15 @@ def create(name: str = typer.Argument(..., help="A name to tell the key apart, e
 
     async def go(keys: ApiKeyStore) -> Any:
         try:
-            return await keys.create(name)
+            return await keys.create(name, "read_only" if read_only else "full")
         except DuplicateKeyName as exc:
             fail(str(exc), 1)
 
     config = settings()
     key, _row = _with_keys(go, config)
     typer.echo(key)
-    typer.echo(f"API key {name!r} created. It is shown only now: store it safely. Use:\n"
+    kind = "read-only API key" if read_only else "API key"
+    typer.echo(f"{kind} {name!r} created. It is shown only now: store it safely. Use:\n"
                f"  {usage_hint(key, config.api_host, config.api_port)}", err=True)
 
 
@@ -68,7 +73,8 @@ def list_keys(
         return
     for r in rows:
         state = f"revoked {r['revoked_at']}" if r["revoked_at"] else "live"
-        typer.echo(f"{r['id']:>4}  {r['name']:<20} {r['prefix']}...  created={r['created_at']}  "
+        typer.echo(f"{r['id']:>4}  {r['name']:<20} {r['prefix']}...  {r['kind']:<9}  "
+                   f"created={r['created_at']}  "
                    f"last_used={r['last_used_at'] or 'never'}  {state}")
     typer.echo(f"({len(rows)} key(s))", err=True)
 

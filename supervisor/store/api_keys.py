@@ -7,7 +7,7 @@ import hmac
 import re
 import secrets
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -16,6 +16,19 @@ from supervisor.store.sql import q
 KEY_PREFIX = "sv_"  # lets secret scanners and people recognise a supervisor key
 PREFIX_LENGTH = len(KEY_PREFIX) + 8  # what listings show, and the lookup column
 _SHAPE = re.compile(r"sv_[A-Za-z0-9_-]{43}")
+KINDS = ("full", "read_only")  # read_only: sees everything, changes nothing
+
+
+class KeyInfo(NamedTuple):
+    """Who a live key is: its id and kind."""
+
+    id: int
+    kind: str
+
+    @property
+    def read_only(self) -> bool:
+        """True for a key that may not change anything."""
+        return self.kind == "read_only"
 
 
 KEY_NAME_MAX = 100
@@ -63,13 +76,15 @@ class ApiKeyStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
-    async def create(self, name: str) -> tuple[str, asyncpg.Record]:
-        """A new key named `name` (checked, stripped): (the secret, shown only now; its row)."""
+    async def create(self, name: str, kind: str = "full") -> tuple[str, asyncpg.Record]:
+        """A new `kind` key named `name` (checked): (the secret, shown only now; its row)."""
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)} (got {kind!r})")
         name = check_key_name(name)
         key = new_key()
         try:
             row: asyncpg.Record | None = await self.pool.fetchrow(
-                q("create_api_key"), name, key[:PREFIX_LENGTH], key_hash(key))
+                q("create_api_key"), name, key[:PREFIX_LENGTH], key_hash(key), kind)
         except asyncpg.UniqueViolationError as exc:
             raise DuplicateKeyName(f"a live API key is already named {name!r}; revoke it first "
                                    "or choose another name") from exc
@@ -78,6 +93,11 @@ class ApiKeyStore:
 
     async def verify(self, key: str) -> int | None:
         """The id of the live key `key`, or None; marks it used."""
+        info = await self.identify(key)
+        return None if info is None else info.id
+
+    async def identify(self, key: str) -> KeyInfo | None:
+        """The id and kind of the live key `key`, or None; marks it used."""
         if not _SHAPE.fullmatch(key):
             return None  # not one of ours: no need to ask the database
         digest = key_hash(key)
@@ -85,9 +105,18 @@ class ApiKeyStore:
         for row in rows:
             if hmac.compare_digest(bytes(row["key_hash"]), digest):
                 await self.pool.execute(q("touch_api_key"), row["id"])
-                key_id: int = row["id"]
-                return key_id
+                return KeyInfo(row["id"], row["kind"])
         return None
+
+    async def live(self, key_id: int) -> KeyInfo | None:
+        """The key with this id if it is still live (a dashboard session's key)."""
+        row = await self.pool.fetchrow(q("live_api_key"), key_id)
+        return None if row is None else KeyInfo(row["id"], row["kind"])
+
+    async def ui_secret(self) -> bytes:
+        """The secret that signs dashboard sessions (made by a migration)."""
+        value: bytes = await self.pool.fetchval(q("ui_secret"))
+        return bytes(value)
 
     async def list(self, *, include_revoked: bool = False) -> list[asyncpg.Record]:
         """Keys, oldest first."""

@@ -211,7 +211,8 @@ def _instructions() -> list[tuple[str, str]]:
 def test_dockerfile_shape() -> None:
     steps = _instructions()
     froms = [args for op, args in steps if op == "FROM"]
-    assert froms == ["python:3.11-slim AS builder", "python:3.11-slim"]
+    assert froms == ["node:22-slim AS ui", "python:3.11-slim AS builder", "python:3.11-slim"]
+    assert "bash scripts/build-ui" in [a for op, a in steps if op == "RUN"]
     final = steps[max(i for i, (op, _) in enumerate(steps) if op == "FROM") :]
     ops = {op: args for op, args in final}
     assert "--from=builder /opt/venv /opt/venv" in [a for op, a in final if op == "COPY"]
