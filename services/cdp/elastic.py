@@ -18,6 +18,7 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch, ConnectionError, ConnectionTimeout
 
 from services.cdp.model import Event
+from services.shared.elastic import host_url
 from supervisor.errors import SupervisorError
 
 EVENT, SESSION, PROFILE = "tracardi-event", "tracardi-session", "tracardi-profile"
@@ -28,18 +29,6 @@ _IDS = uuid.UUID("6f0e2c1a-4b7d-4c59-9a3e-2d8f1b0c7e55")
 
 class ElasticUnavailable(SupervisorError):
     """Elasticsearch could not be reached; the message names the address tried."""
-
-
-def host_url(host: str) -> str:
-    """ELASTIC_HOST as a URL: a bare host[:port] gets http:// and port 9200."""
-    host = host.strip().rstrip("/")
-    if "://" not in host:
-        host = f"http://{host}"
-    scheme, rest = host.split("://", 1)
-    if ":" not in rest.split("/", 1)[0].rsplit("@", 1)[-1]:
-        name, _, path = rest.partition("/")
-        rest = f"{name}:9200" + (f"/{path}" if path else "")
-    return f"{scheme}://{rest}"
 
 
 def hosts(value: str) -> list[str]:
