@@ -49,7 +49,10 @@ async def enqueue(
     JobInputError names the field; nothing is written then.
     """
     drv = async_driver(conn)
-    job, when = _prepared(job_type, data, locals(), validate)
+    options = dict(retry_count=retry_count, retry_interval=retry_interval, run_after=run_after,
+                   priority=priority, unique_key=unique_key, unique_states=unique_states,
+                   timeout=timeout)
+    job, when = _prepared(job_type, data, options, validate)
     if job.unique_key is None:
         rows = await drv.rows(SQL.q("client_insert"), *insert_args(job, when))
         return Enqueued(rows[0]["uuid"])
@@ -69,7 +72,10 @@ def enqueue_sync(
 ) -> Enqueued:
     """`enqueue` for a blocking connection (psycopg Connection, SQLAlchemy Session)."""
     drv = sync_driver(conn)
-    job, when = _prepared(job_type, data, locals(), validate)
+    options = dict(retry_count=retry_count, retry_interval=retry_interval, run_after=run_after,
+                   priority=priority, unique_key=unique_key, unique_states=unique_states,
+                   timeout=timeout)
+    job, when = _prepared(job_type, data, options, validate)
     if job.unique_key is None:
         rows = drv.rows(SQL.q("client_insert"), *insert_args(job, when))
         return Enqueued(rows[0]["uuid"])
@@ -98,7 +104,9 @@ async def enqueue_many(
 ) -> list[UUID]:
     """Write many jobs of one type and options in one statement; their uuids, in order."""
     drv = async_driver(conn)
-    jobs, when = _many(job_type, datas, locals(), validate)
+    options = dict(retry_count=retry_count, retry_interval=retry_interval, run_after=run_after,
+                   priority=priority, timeout=timeout)
+    jobs, when = _many(job_type, datas, options, validate)
     if jobs:
         await drv.rows(SQL.q("client_insert_many"), *_many_args(jobs, when))
     return [j.uuid for j in jobs]
@@ -112,7 +120,9 @@ def enqueue_many_sync(
 ) -> list[UUID]:
     """`enqueue_many` for a blocking connection."""
     drv = sync_driver(conn)
-    jobs, when = _many(job_type, datas, locals(), validate)
+    options = dict(retry_count=retry_count, retry_interval=retry_interval, run_after=run_after,
+                   priority=priority, timeout=timeout)
+    jobs, when = _many(job_type, datas, options, validate)
     if jobs:
         drv.rows(SQL.q("client_insert_many"), *_many_args(jobs, when))
     return [j.uuid for j in jobs]
@@ -120,7 +130,7 @@ def enqueue_many_sync(
 
 def _many(job_type: str, datas: Sequence[dict[str, Any]], given: dict[str, Any],
           validate: bool) -> tuple[list[NewJob], datetime | None]:
-    given = {**given, "unique_key": None, "unique_states": None}
+    given = {**given, "unique_key": None, "unique_states": None}  # many: never keyed
     jobs = []
     for i, data in enumerate(datas):
         try:
