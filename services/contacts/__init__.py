@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.contacts import export_cli
 from services.contacts.api_query import router as query_router
-from services.contacts.cli import register_cli
 from services.contacts.export import ExportCsvFile
 from services.contacts.job import InsertCsvFile
 from services.contacts.queries import QUERIES
@@ -18,7 +16,11 @@ from supervisor.families import Family
 
 def _cli(root: Any) -> None:
     """`supervisor data import` (cli.py), then `data export` (export_cli.py) in that group."""
-    register_cli(root)
+    # Imported here: the CLI modules import supervisor.cli, which loads every family, so a
+    # top-level import would make importing this family load the CLI half-way through.
+    from services.contacts import cli, export_cli
+
+    cli.register_cli(root)
     export_cli.register(root)
 
 

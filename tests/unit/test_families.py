@@ -96,3 +96,18 @@ def test_a_family_section_is_read_from_config_toml(tmp_path: Path) -> None:
     loaded = found.get("csv")
     assert loaded.settings.batch_size_for_insertion == 50
     assert loaded.sources["batch_size_for_insertion"] == str(path)
+
+
+@pytest.mark.parametrize("first", ["services.contacts", "services.cdp",
+                                   "services.cdp.segments.family", "supervisor.cli"])
+def test_importing_a_family_first_still_gives_the_cli_every_familys_commands(first: str) -> None:
+    import json
+    import subprocess
+    import sys
+
+    code = (f"import {first}\nfrom supervisor.cli import app\n"
+            "import json; print(json.dumps(sorted(g.name for g in app.registered_groups)))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert "warning" not in done.stderr, done.stderr
+    assert {"data", "cdp", "segment"} <= set(json.loads(done.stdout))
