@@ -20,6 +20,7 @@ from supervisor.lanes.limits import ConcurrencyLimits, limits_of
 from supervisor.store.db import create_pool
 from supervisor.store.jobs import JobStore
 from supervisor.store.ports import TypeCap
+from supervisor.store.sql import q
 from supervisor.submit import create_job
 from tests.integration.api_support import api_client
 from tests.unit.lane_support import Gate, lane, running, until
@@ -202,6 +203,26 @@ async def test_per_process_room_caps_one_claim(store: JobStore, pool: asyncpg.Po
     got = await store.claim("retry", uuid4(), 10, [TypeCap("sleep", room=2)])
     assert len(got) == 2
     assert await store.claim("retry", uuid4(), 10, [TypeCap("sleep", room=0)]) == []
+
+
+async def test_a_limited_type_claim_does_not_walk_the_other_types(
+        store: JobStore, pool: asyncpg.Pool) -> None:
+    # A daemon with any limited type (segmentation has one) claims through the capped query:
+    # finding the limited type's open jobs must not read every open job of the others.
+    await store.create_many("noop", [{} for _ in range(3000)])
+    await store.create_many("sleep", [{} for _ in range(3)])
+    await pool.execute("ANALYZE jobs")
+    plan = await pool.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + q("claim_open_capped"),
+                               uuid4(), 50, ["sleep"], [1], [None])
+    removed: list[int] = []
+
+    def walk(node: dict[str, object]) -> None:
+        removed.append(int(node.get("Rows Removed by Filter", 0)))  # type: ignore[call-overload]
+        for child in node.get("Plans", []):  # type: ignore[attr-defined]
+            walk(child)
+
+    walk(plan[0]["Plan"])  # the pool decodes json
+    assert max(removed) < 100, removed
 
 
 async def test_global_limit_holds_for_two_processes_running_jobs(db_dsn: str) -> None:
