@@ -174,10 +174,12 @@ class Daemon:
 
     async def _open(self, stack: AsyncExitStack) -> Runtime:
         embedded, dsn = await self._database(stack)
-        pool = await create_pool(dsn, max_size=CONTROL_POOL_SIZE)
+        # The control plane's pools run only the project's statements: no session reset.
+        pool = await create_pool(dsn, max_size=CONTROL_POOL_SIZE, reset_session=False)
         stack.push_async_callback(pool.close)
         # Claims and start marks: fast commits, one connection each at a time.
-        claim_pool = await create_pool(dsn, min_size=1, max_size=3, durable=False)
+        claim_pool = await create_pool(dsn, min_size=1, max_size=3, durable=False,
+                                       reset_session=False)
         stack.push_async_callback(claim_pool.close)
         job_pool = await create_pool(dsn, min_size=1, max_size=self.config.parallel_jobs + 2)
         stack.push_async_callback(job_pool.close)

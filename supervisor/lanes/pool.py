@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 import traceback
 from collections.abc import Mapping
@@ -43,8 +42,26 @@ RELEASE_REASONS = frozenset({"shutdown", "cancel", "fenced"})
 
 @dataclass(slots=True)
 class _Run:
-    scope: anyio.CancelScope
+    """One run of a job in a worker.
+
+    Its cancellation is the run's `asyncio.Timeout`: the job's deadline, and, brought forward to
+    now, how a shutdown, a cancel or a takeover interrupts it (the reason is in ctx.stop_reason).
+    Plain asyncio on purpose: an anyio CancelScope per job was most of the pool's per-job cost.
+    """
+
+    timeout: asyncio.Timeout
     ctx: JobContext[Any]
+    started: datetime  # when the run began, as its start mark says
+    clock: float  # the same on the loop's clock
+    marked: bool  # a start mark was written or is not wanted (suspects write theirs first)
+
+    def interrupt(self) -> None:
+        """Stop the handler at its next await (once: a second cancel would outlive the run)."""
+        if not self.timeout.expired():
+            try:
+                self.timeout.reschedule(asyncio.get_running_loop().time())
+            except RuntimeError:
+                pass  # the run has already left its timeout
 
 
 @dataclass(slots=True)
@@ -84,13 +101,17 @@ class WorkerPool:
         self._per_type: dict[tuple[str, str], tuple[Any, Any]] = {}
         self._idle = asyncio.Event()
         self._idle.set()
+        self._busy = asyncio.Event()  # set while a job runs: the start-mark sweep works then
 
     async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Start the workers; returns when the queue is closed and every job has ended."""
-        async with anyio.create_task_group() as tg:
-            for _ in range(self.size):
-                tg.start_soon(self._worker)
-            task_status.started()
+        async with anyio.create_task_group() as outer:
+            outer.start_soon(self._mark_long_runs)
+            async with anyio.create_task_group() as tg:
+                for _ in range(self.size):
+                    tg.start_soon(self._worker)
+                task_status.started()
+            outer.cancel_scope.cancel()
 
     async def wait_idle(self) -> None:
         """Return once no job is running."""
@@ -105,7 +126,7 @@ class WorkerPool:
         """Interrupt every running job (shutdown past the grace period); they are released."""
         self.ask_stop_all()
         for run in self.running.values():
-            run.scope.cancel()
+            run.interrupt()
         return len(self.running)
 
     def abandon(self, runs: set[tuple[int, int]]) -> int:
@@ -113,7 +134,7 @@ class WorkerPool:
         taken = [self.held[key] for key in runs if key in self.held]
         for run in taken:
             run.ctx.stop_reason = "fenced"
-            run.scope.cancel()
+            run.interrupt()
         return len(taken)
 
     def cancel(self, uuid: UUID) -> bool:
@@ -121,7 +142,7 @@ class WorkerPool:
         run = self.running.get(uuid)
         if run is not None:
             run.ctx.stop_reason = "cancel"
-            run.scope.cancel()
+            run.interrupt()
         return run is not None
 
     async def _worker(self) -> None:
@@ -142,30 +163,35 @@ class WorkerPool:
             self._pickup.observe(max(0.0, (started - job.created_at).total_seconds()))
         timeout = self._timeout(job)
         ctx = self._context(job)
-        scope = anyio.CancelScope()  # the deadline starts with the handler, below
-        run = self.running[job.uuid] = self.held[job.id, job.token] = _Run(scope, ctx)
-        self._idle.clear()
+        loop = asyncio.get_running_loop()
         outcome: _Outcome | None = None
         clock = time.perf_counter()
-        late_mark = None
+        run: _Run | None = None
         try:
-            with scope:
+            # The deadline starts with the handler, below: waiting for a start mark is not run time.
+            async with asyncio.timeout(None) as deadline:
+                run = _Run(deadline, ctx, started, loop.time(), job.suspect)
+                self.running[job.uuid] = self.held[job.id, job.token] = run
+                self._idle.clear()
+                self._busy.set()
                 if await self._may_start(job, started, run):
-                    late_mark = None if job.suspect else self._mark_later(job, started, run)
-                    scope.deadline = anyio.current_time() + timeout if timeout else math.inf
+                    if timeout:
+                        deadline.reschedule(loop.time() + timeout)
                     outcome = await self._attempt(job, ctx)
                 else:
                     ctx.stop_reason = ctx.stop_reason or "fenced"
-            if outcome is None and scope.cancelled_caught and ctx.stop_reason is None:
+        except TimeoutError:
+            # Only the run's own timeout gets here: the handler's exceptions are outcomes.
+            if ctx.stop_reason is None:
                 outcome = self._failure(job, TimeoutError(f"timed out after {timeout:g} s"))
         finally:
-            if late_mark is not None:
-                late_mark.cancel()
-            if self.running.get(job.uuid) is run:
-                del self.running[job.uuid]
-            del self.held[job.id, job.token]
-            if not self.running:
-                self._idle.set()
+            if run is not None:
+                if self.running.get(job.uuid) is run:
+                    del self.running[job.uuid]
+                del self.held[job.id, job.token]
+                if not self.running:
+                    self._idle.set()
+                    self._busy.clear()
             if self.limits:
                 self.limits.done(job.job_type)
             if outcome is None:
@@ -187,18 +213,30 @@ class WorkerPool:
             return True
         return await self.writer.started(Started(job.id, job.token, started))
 
-    def _mark_later(self, job: Claimed, started: datetime, run: _Run) -> asyncio.TimerHandle:
-        """Show the job as processing once it has run STARTED_MARK_DELAY; stop it if not ours."""
-        def mark() -> None:
-            marked = self.writer.started(Started(job.id, job.token, started))
-            marked.add_done_callback(lambda done: None if done.cancelled() or done.result()
-                                     else self._fence(run))
+    async def _mark_long_runs(self) -> None:
+        """Show a job as processing once it has run STARTED_MARK_DELAY; stop it if not ours.
 
-        return asyncio.get_running_loop().call_later(STARTED_MARK_DELAY, mark)
+        One sweep for the whole pool while anything runs, not a timer per job: at thousands of
+        jobs a second, arming and cancelling a timer for each was a cost of its own.
+        """
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._busy.wait()
+            await asyncio.sleep(STARTED_MARK_DELAY)
+            due = loop.time() - STARTED_MARK_DELAY
+            for (job_id, token), run in list(self.held.items()):
+                if not run.marked and run.clock <= due:
+                    run.marked = True
+                    self._mark(Started(job_id, token, run.started), run)
+
+    def _mark(self, mark: Started, run: _Run) -> None:
+        marked = self.writer.started(mark)
+        marked.add_done_callback(lambda done: None if done.cancelled() or done.result()
+                                 else self._fence(run))
 
     def _fence(self, run: _Run) -> None:
         run.ctx.stop_reason = run.ctx.stop_reason or "fenced"
-        run.scope.cancel()
+        run.interrupt()
 
     async def _attempt(self, job: Claimed, ctx: JobContext[Any]) -> _Outcome | None:
         """One run of the handler as an outcome; None when the job must go back untouched."""

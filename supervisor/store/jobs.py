@@ -175,22 +175,23 @@ class JobStore:
         released: Sequence[tuple[int, int]],
     ) -> tuple[int, set[int]]:
         """Apply one group commit; returns (how many finished rows matched, fenced job ids)."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            if started:
-                await conn.execute(q("mark_started"), [s.id for s in started],
-                                   [s.token for s in started], [s.started_at for s in started])
-            applied: set[int] = set()
-            if finished:
-                rows = await conn.fetch(q("finish_jobs"), *_finish_columns(finished))
-                applied = {r["id"] for r in rows}
-                if any(f.status == "failed" for f in finished):
-                    await conn.execute(q("notify_jobs"), "retry")
-                if applied:
-                    # One per batch: supervisor.client.wait() looks again at its job.
-                    await conn.execute(q("notify_done"))
-            if released:
-                await conn.fetch(q("release_jobs"), [r[0] for r in released],
-                                 [r[1] for r in released])
+        applied: set[int] = set()
+        if finished and not started and not released:
+            # The usual batch: one statement, its own transaction (one round trip).
+            rows = await self.pool.fetch(q("finish_jobs"), *_finish_columns(finished))
+            applied = {r["id"] for r in rows}
+        else:
+            async with self.pool.acquire() as conn, conn.transaction():
+                if started:
+                    await conn.execute(q("mark_started"), [s.id for s in started],
+                                       [s.token for s in started],
+                                       [s.started_at for s in started])
+                if finished:
+                    rows = await conn.fetch(q("finish_jobs"), *_finish_columns(finished))
+                    applied = {r["id"] for r in rows}
+                if released:
+                    await conn.fetch(q("release_jobs"), [r[0] for r in released],
+                                     [r[1] for r in released])
         fenced = {f.id for f in finished} - applied
         return len(applied), fenced
 

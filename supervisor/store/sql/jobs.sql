@@ -77,7 +77,11 @@ FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[], $5::times
      AS u(id, token, status, started_at, finished_at, run_after, response, error, trace)
 WHERE j.id = u.id AND j.token = u.token
   AND j.status IN ('in_queue', 'retry_in_queued', 'processing')
-RETURNING j.id;
+-- The wake-ups ride on the rows, so a batch is one statement: PostgreSQL sends one of identical
+-- notifications per transaction. supervisor_done wakes supervisor.client.wait(); a failure
+-- wakes the retry lanes.
+RETURNING j.id, pg_notify('supervisor_done', ''),
+          CASE WHEN u.status = 'failed' THEN pg_notify('supervisor_jobs', 'retry') END;
 
 -- name: release_jobs
 -- Hand back jobs this process took but did not finish, without using an attempt:
@@ -175,7 +179,3 @@ WHERE node_id = $1 AND status = $2 AND NOT (id = ANY($3::bigint[]));
 SELECT u.id, u.token FROM unnest($1::bigint[], $2::bigint[]) AS u(id, token)
 LEFT JOIN jobs j ON j.id = u.id
 WHERE j.id IS NULL OR j.token <> u.token OR j.node_id IS DISTINCT FROM $3::uuid;
-
--- name: notify_done
--- Jobs ended in this batch: wakes whoever waits for one (supervisor.client.wait).
-SELECT pg_notify('supervisor_done', '');
