@@ -177,9 +177,12 @@ class Daemon:
         # The control plane's pools run only the project's statements: no session reset.
         pool = await create_pool(dsn, max_size=CONTROL_POOL_SIZE, reset_session=False)
         stack.push_async_callback(pool.close)
-        # Claims and start marks: fast commits, one connection each at a time.
+        # Claims and start marks: fast commits, one connection each at a time. Their plans do
+        # not depend on the values (always the claimable rows' partial indexes), and planning
+        # the claim with limits afresh each time cost more than running it.
         claim_pool = await create_pool(dsn, min_size=1, max_size=3, durable=False,
-                                       reset_session=False)
+                                       reset_session=False,
+                                       server_settings={"plan_cache_mode": "force_generic_plan"})
         stack.push_async_callback(claim_pool.close)
         job_pool = await create_pool(dsn, min_size=1, max_size=self.config.parallel_jobs + 2)
         stack.push_async_callback(job_pool.close)

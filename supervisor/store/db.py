@@ -93,7 +93,7 @@ async def connect(dsn: str, **kwargs: Any) -> asyncpg.Connection:
 
 async def create_pool(
     dsn: str, *, min_size: int = 2, max_size: int = 10, durable: bool = True,
-    reset_session: bool = True,
+    reset_session: bool = True, server_settings: dict[str, str] | None = None,
 ) -> asyncpg.Pool:
     """A connection pool with our codecs, or DatabaseUnavailable.
 
@@ -107,6 +107,7 @@ async def create_pool(
     are still dropped. Pools handed to job code keep the reset.
     """
     settings = {} if durable else {"synchronous_commit": "off"}
+    settings.update(server_settings or {})
     extra: dict[str, Any] = {} if reset_session else {"reset": _keep_session}
     try:
         pool = await asyncpg.create_pool(
