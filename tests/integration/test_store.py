@@ -8,6 +8,7 @@ from uuid import uuid4
 
 import asyncpg
 
+from supervisor.store.db import create_pool
 from supervisor.store.jobs import Finish, JobStore, Started
 from supervisor.store.nodes import NodeStore
 
@@ -166,3 +167,22 @@ async def test_a_manual_retry_renews_retries_and_keeps_the_run_count(store: JobS
         assert row["started_at"] is None and row["finished_at"] is None
     [claimed, _] = await store.claim("first_time", uuid4(), 2)
     assert (claimed.attempts, claimed.retried_attempts) == (3, 3)
+
+
+async def test_pools_without_session_reset_still_end_open_transactions(db_dsn: str) -> None:
+    for reset in (True, False):
+        pool = await create_pool(db_dsn, min_size=1, max_size=1, reset_session=reset)
+        try:
+            async with pool.acquire() as conn:
+                await conn.execute("SET application_name = 'left behind'")
+                await conn.execute("BEGIN")  # never committed: the release must roll it back
+                await conn.execute("CREATE TABLE half_done (id int)")
+            async with pool.acquire() as conn:
+                assert not conn.is_in_transaction()
+                assert await conn.fetchval("SELECT to_regclass('half_done')") is None
+                name = await conn.fetchval("SHOW application_name")
+                # Job pools reset what a handler set; the control plane's pools skip that round
+                # trip because their own statements set nothing.
+                assert (name == "left behind") is (not reset)
+        finally:
+            await pool.close()
