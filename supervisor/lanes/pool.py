@@ -20,7 +20,7 @@ from supervisor.jobtypes import JobContext, JobInputError, Registry
 from supervisor.lanes.limits import ConcurrencyLimits
 from supervisor.lanes.queue import JobQueue
 from supervisor.lanes.writer import StatusWriter
-from supervisor.metrics import JOBS_FINISHED, PICKUP_SECONDS, RUN_SECONDS
+from supervisor.metrics import JOB_FIGURES
 from supervisor.runtime.waiting import Backoff
 from supervisor.states import Status, after_failure
 from supervisor.store.db import is_transient
@@ -96,9 +96,6 @@ class WorkerPool:
         # Every run by (job id, token): after an outage the same job can run here twice for a
         # moment, the taken run and a fresh claim of it, and only the first must stop.
         self.held: dict[tuple[int, int], _Run] = {}
-        # Labelled metric children are looked up once: labels() per job costs more than a no-op job.
-        self._pickup = PICKUP_SECONDS.labels(lane)
-        self._per_type: dict[tuple[str, str], tuple[Any, Any]] = {}
         self._idle = asyncio.Event()
         self._idle.set()
         self._busy = asyncio.Event()  # set while a job runs: the start-mark sweep works then
@@ -160,7 +157,7 @@ class WorkerPool:
     async def _execute(self, job: Claimed) -> None:
         started = datetime.now(UTC)
         if job.attempts == 0:
-            self._pickup.observe(max(0.0, (started - job.created_at).total_seconds()))
+            JOB_FIGURES.picked_up(self.lane, max(0.0, (started - job.created_at).total_seconds()))
         timeout = self._timeout(job)
         ctx = self._context(job)
         loop = asyncio.get_running_loop()
@@ -293,16 +290,7 @@ class WorkerPool:
         now = datetime.now(UTC)
         self.writer.finished(Finish(job.id, job.token, out.status.value, started, now,
                                     out.run_after, out.response, out.error, out.trace))
-        finished, run_seconds = self._metrics(job.job_type, out.status.value)
-        finished.inc()
-        run_seconds.observe(seconds)
-
-    def _metrics(self, job_type: str, outcome: str) -> tuple[Any, Any]:
-        key = (job_type, outcome)
-        if key not in self._per_type:
-            self._per_type[key] = (JOBS_FINISHED.labels(job_type, outcome),
-                                   RUN_SECONDS.labels(job_type))
-        return self._per_type[key]
+        JOB_FIGURES.job_finished(job.job_type, out.status.value, seconds)
 
     def _checkpoint_saver(self, job: Claimed, ctx: JobContext[Any]) -> Any:
         async def save(state: dict[str, Any]) -> None:
