@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import Request
 
 from supervisor.api.context import RuntimeLike
-from supervisor.cli.status_cmd import build_report
+from supervisor.cluster.report import build_report
 from supervisor.store.dashboard import DashboardStore
 from supervisor.store.nodes import NodeStore
 

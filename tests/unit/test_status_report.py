@@ -7,7 +7,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
-from supervisor.cli.status_cmd import ago, build_report, render, table
+from supervisor.cli.status_cmd import ago, render, table
+from supervisor.cluster.report import build_report
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 INFO = {"queue_depth": {"first_time": 4, "retry": 0}, "running": {"first_time": 2, "retry": 1},
