@@ -156,6 +156,7 @@ class CsvImport:
         else:
             try:
                 written = await store.apply(loaded.tr, batch)
+                loaded.applied = True
             except REFUSED as exc:
                 written = await self._salvage(store, batch, exc)
         if self.res.elastic is not None:

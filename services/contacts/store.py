@@ -59,19 +59,23 @@ class ImportStore:
         """Upsert a batch's companies, contacts, facet values and bad rows in one transaction."""
         return await self.apply(await self.load(job, batch), batch)
 
-    async def load(self, job: uuid.UUID, batch: Batch) -> Transaction:
+    async def load(self, job: uuid.UUID, batch: Batch,
+                   skip: dict[uuid.UUID, tuple[Any, ...]] | None = None) -> Transaction:
         """Begin the batch's transaction: COPY its rows into the temp tables, add its bad rows.
 
         The transaction is left open for `apply`; meanwhile the other connection of a
-        pipelined import can be loading the next batch (see importer.Pipelined).
+        pipelined import can be loading the next batch (see writer.Writer). A company whose
+        exact row is in `skip` (committed by an earlier batch of this import) is not sent again.
         """
+        companies = list(batch.companies.values()) if not skip else [
+            c for uid, c in batch.companies.items() if skip.get(uid) != c]
         tr = self.conn.transaction()
         await tr.start()
         try:
-            if batch.companies:
+            if companies:
                 await self.conn.copy_records_to_table(
                     "companies_import", schema_name="pg_temp", columns=COMPANY_NAMES,
-                    records=list(batch.companies.values()))
+                    records=companies)
             if batch.contacts:
                 await self.conn.copy_records_to_table(
                     "contacts_import", schema_name="pg_temp", columns=CONTACT_NAMES,

@@ -27,6 +27,10 @@ from services.contacts.store import Conn, ImportStore
 REFUSED = (asyncpg.DataError, asyncpg.ProgramLimitExceededError,
            asyncpg.IntegrityConstraintViolationError)
 SPARE_WAIT = 1.0  # seconds to wait for a second connection before writing on one alone
+# Companies committed by this import, remembered so a later batch does not send an unchanged
+# one again (every contact row carries its company, so most batches repeat earlier companies);
+# bounded, then forgotten, so memory stays flat.
+COMMITTED_CAP = 20_000
 
 
 @dataclass
@@ -37,6 +41,7 @@ class Loaded:
     batch: Batch
     tr: Transaction | None
     refused: Exception | None = None
+    applied: bool = False  # committed whole (not salvaged line by line)
 
 
 @contextlib.asynccontextmanager
@@ -62,25 +67,33 @@ class Writer:
         self.stores = stores
         self.complete = complete
         self.loaded: Loaded | None = None
+        self.committed: dict[uuid.UUID, tuple[Any, ...]] = {}
 
     async def _load(self, store: ImportStore, batch: Batch) -> Loaded:
         try:
-            return Loaded(store, batch, await store.load(self.job, batch))
+            return Loaded(store, batch, await store.load(self.job, batch, self.committed))
         except REFUSED as exc:  # its bad rows, say: the batch is salvaged line by line
             return Loaded(store, batch, None, exc)
+
+    async def _complete(self, loaded: Loaded) -> None:
+        await self.complete(loaded)
+        if loaded.applied:
+            if len(self.committed) + len(loaded.batch.companies) > COMMITTED_CAP:
+                self.committed.clear()
+            self.committed.update(loaded.batch.companies)
 
     async def each(self, batch: Batch) -> None:
         """Load `batch` while the previous one is applied and committed."""
         prev, self.loaded = self.loaded, None
         if prev is None or len(self.stores) == 1:
             if prev is not None:
-                await self.complete(prev)
+                await self._complete(prev)
             self.loaded = await self._load(self.stores[0], batch)
             return
         store = next(s for s in self.stores if s is not prev.store)
         try:
             async with anyio.create_task_group() as tg:
-                tg.start_soon(self.complete, prev)
+                tg.start_soon(self._complete, prev)
                 self.loaded = await self._load(store, batch)
         except BaseExceptionGroup as group:  # the first failure, as itself (retries judge it)
             raise group.exceptions[0] from None
@@ -89,7 +102,7 @@ class Writer:
         """Apply and commit the last loaded batch."""
         prev, self.loaded = self.loaded, None
         if prev is not None:
-            await self.complete(prev)
+            await self._complete(prev)
 
     async def discard(self) -> None:
         """Roll back a loaded batch that will not be applied (the import failed or stops)."""

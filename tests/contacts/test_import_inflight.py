@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,10 @@ import pytest
 
 from bench.csvgen import csv_bytes
 from services.contacts import importer
+from services.contacts.batch import Batcher
+from services.contacts.mapping import plan_header
+from services.contacts.reader import Record
+from services.contacts.store import ImportStore
 from services.shared.objects import write_bytes
 from supervisor.store.db import create_pool
 from tests.contacts.importsupport import context, resources, run_import, snapshot
@@ -62,3 +67,20 @@ async def test_without_a_spare_connection_the_import_writes_on_one(
     assert result["rows"] == gen.rows == again["rows"]
     assert [b["line"] for b in result["first_bad_rows"]] == gen.bad_lines
     assert await snapshot(pool) == alone
+
+
+async def test_a_company_committed_unchanged_is_not_sent_again(pool: asyncpg.Pool) -> None:
+    header = plan_header(["first_name", "company", "employees"])
+    rows = [["ann", "Acme", "10"], ["bob", "Beta", "20"], ["cy", "Gamma", "30"]]
+    batch = next(Batcher(header, 10).batches(
+        Record(n + 2, 0, fields) for n, fields in enumerate(rows)))
+    acme, beta, _ = batch.companies.items()
+    changed = {beta[0]: (*beta[1][:2], 99, *beta[1][3:])}  # Beta committed with other values
+    async with pool.acquire() as conn:
+        store = ImportStore(conn)
+        await store.prepare()
+        tr = await store.load(uuid.uuid4(), batch, skip={acme[0]: acme[1]} | changed)
+        sent = await conn.fetch("SELECT name FROM companies_import ORDER BY name")
+        await store.apply(tr, batch)
+    assert [r["name"] for r in sent] == ["beta", "gamma"]  # company names are lower-cased
+    assert await pool.fetchval("SELECT count(*) FROM contacts") == 3
