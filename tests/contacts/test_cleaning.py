@@ -35,7 +35,8 @@ def map_row(header: Any, values: list[str]) -> Any:
 
 @pytest.mark.parametrize(("raw", "want"), [
     ("  Acme   Corp  ", "Acme Corp"), ("--Sales--", "Sales"), ("\tR&D\n dept ", "R&D dept"),
-    ("***", ""), ("", ""), ("Zürich ", "Zürich"), ("a\u00a0\u00a0b", "a b"),
+    ("***", ""), ("", ""), ("Zürich ", "Zürich"), ("a\u00a0\u00a0b", "a b"), ("a\u2003b", "a b"),
+    ("São  Paulo", "São Paulo"),
 ])
 def test_text_is_trimmed_and_collapsed(raw: str, want: str) -> None:
     assert clean_text(raw) == want
