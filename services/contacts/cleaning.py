@@ -28,7 +28,9 @@ def clean_text(value: str) -> str:
         return value
     if not (value[0].isalnum() and value[-1].isalnum()):
         value = _EDGE.sub("", value)
-    if "  " in value or not value.isascii() or "\t" in value or "\n" in value or "\r" in value:
+    # every whitespace character but the ASCII space is "not printable" to Python (Unicode
+    # categories Separator and Other), so a printable value without "  " has nothing to collapse
+    if "  " in value or not value.isprintable():
         value = _SPACE.sub(" ", value)
     return value
 

@@ -7,11 +7,9 @@ import io
 import logging
 import time
 import zlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass
 from typing import Any
-
-import asyncpg
 
 from services.contacts import pipeline
 from services.contacts.batch import BadRow, Batch, raw_row, split_by_line
@@ -20,15 +18,13 @@ from services.contacts.pipeline import EmptyFile, Position, Source, Started
 from services.contacts.resources import ContactsResources
 from services.contacts.search import batch_operations
 from services.contacts.store import ImportStore, Written
+from services.contacts.writer import REFUSED, Loaded, Writer, spare_connection
 from services.shared.elastic import bulk
 from services.shared.objects import BucketNotFound, ObjectInfo, ObjectNotFound
 from supervisor.errors import PermanentError
 from supervisor.jobtypes import JobContext
 
 log = logging.getLogger("services.contacts.import")
-# What PostgreSQL says about a value it cannot store (bad data, not a broken connection).
-REFUSED = (asyncpg.DataError, asyncpg.ProgramLimitExceededError,
-           asyncpg.IntegrityConstraintViolationError)
 FIRST_BAD_ROWS = 100  # bad rows quoted in job_response; all of them go to <key>.errors.csv
 SAVE_EVERY = 1.0  # seconds between checkpoints (and progress reports)
 
@@ -108,22 +104,27 @@ class CsvImport:
         log.info("import starts", extra={"action": "import_start", "job": str(self.ctx.uuid),
                                          "key": self.key, "offset": self.pos.offset,
                                          "resumed": resumed})
-        async with self.ctx.db.acquire() as conn:
-            store = ImportStore(conn)
-            await store.prepare()
+        async with self.ctx.db.acquire() as conn, spare_connection(self.ctx.db) as spare:
+            stores = [ImportStore(c) for c in (conn, spare) if c is not None]
+            for store in stores:
+                await store.prepare()
             if not resumed:
-                await store.forget_bad_rows(self.ctx.uuid)
+                await stores[0].forget_bad_rows(self.ctx.uuid)
             if self.gz or self.pos.offset < info.size:  # else it crashed after the last batch
-                await self._parse(store)
-            return await self._finish(store)
+                await self._parse(Writer(self.ctx.uuid, stores, self.complete))
+            return await self._finish(stores[0])
 
-    async def _parse(self, store: ImportStore) -> None:
+    async def _parse(self, writer: Writer) -> None:
+        try:
+            await self._read(writer.each)
+            await writer.drain()
+        finally:
+            await writer.discard()
+
+    async def _read(self, each: Callable[[Batch], Awaitable[None]]) -> None:
         async def started(item: Started, source: Source) -> None:
             self.pos.header, self.source = item.names, source
             self.ignored = list(item.header.ignored)
-
-        async def each(batch: Batch) -> None:
-            await self._write(store, batch)
 
         try:
             await pipeline.run(self.res.objects, self.key, self.bucket, gz=self.gz,
@@ -146,11 +147,18 @@ class CsvImport:
         threshold = self.res.settings.parse_in_child_from_mb
         return bool(threshold) and self.size >= threshold * 1024 * 1024
 
-    async def _write(self, store: ImportStore, batch: Batch) -> None:
-        try:
-            written = await store.write(self.ctx.uuid, batch)
-        except REFUSED as exc:
-            written = await self._salvage(store, batch, exc)
+    async def complete(self, loaded: Loaded) -> None:
+        """Upsert and commit a loaded batch (row by row if refused), then count and save."""
+        store, batch = loaded.store, loaded.batch
+        if loaded.tr is None:
+            assert loaded.refused is not None
+            written = await self._salvage(store, batch, loaded.refused)
+        else:
+            try:
+                written = await store.apply(loaded.tr, batch)
+                loaded.applied = True
+            except REFUSED as exc:
+                written = await self._salvage(store, batch, exc)
         if self.res.elastic is not None:
             await bulk(self.res.elastic, batch_operations(
                 batch, company_index=self.res.company_index,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import partial
 from itertools import repeat
 from operator import itemgetter
 from typing import Any
@@ -39,6 +40,7 @@ JUNK = "".join(chr(c) for c in range(128) if not chr(c).isalnum())  # ASCII non-
 _ASCII_SPACES = re.compile(r"[ \t\n\r\x0b\x0c]{2,}|[\t\n\r\x0b\x0c]")
 _ITEMS = re.compile(r"(?:[^\w\x00]|_)*,(?:[^\w\x00]|_)*")
 EMPTY_LIST: list[str] = []  # shared by every row without the column; never mutated
+MEMO_CAP = 20_000  # remembered values per kind of field; then forgotten, so memory stays flat
 Texts = tuple[list[str], list[str]]  # (cleaned, lowered) fields of one row, by CSV position
 
 
@@ -67,11 +69,30 @@ def split_items(value: str) -> list[str]:
     return list(dict.fromkeys(filter(None, _ITEMS.split(value))))
 
 
+class Memo(dict[str, Any]):
+    """Results of a pure cleaning function by raw value: list fields, phones and integers
+    repeat across rows (every contact of a company carries its company's), and a dict lookup
+    costs a tenth of cleaning again. Results are shared between rows and never mutated."""
+
+    def __init__(self, clean: Any) -> None:
+        super().__init__()
+        self.clean = clean
+
+    def __missing__(self, value: str) -> Any:
+        if len(self) >= MEMO_CAP:
+            self.clear()
+        result = self[value] = self.clean(value)
+        return result
+
+
 class RowMapper:
     """Maps rows of one header; build once per import."""
 
     def __init__(self, header: Header) -> None:
         self.header = header
+        self._items = Memo(split_items)
+        self._phone = Memo(lambda v: clean_phone(v) if v else None)
+        self._ints = {c: Memo(partial(clean_int, c)) for c in INTEGERS}
         w = header.width
         idx = header.index
         self.ints = [(c, idx[c]) for c in sorted(INTEGERS) if c in idx]
@@ -126,9 +147,10 @@ class RowMapper:
         cleaned = joined.split(SEP)
         lowered = joined.lower().split(SEP)
         vals: list[Any] = cleaned + lowered
-        vals += [clean_int(c, cleaned[i]) for c, i in self.ints]
-        vals += [split_items(cleaned[i]) for i in self.lists]
-        vals += [clean_phone(values[i]) if values[i] else None for i in self.phones]
+        ints, items, phone = self._ints, self._items, self._phone
+        vals += [ints[c][cleaned[i]] for c, i in self.ints]
+        vals += [items[cleaned[i]] for i in self.lists]
+        vals += [phone[values[i]] for i in self.phones]
         name, company_li, first, last, person_li, email = (
             lowered[i - width] if i >= 0 else "" for i in self._ident)
         cid = company_uuid(name, company_li) if name or company_li else None

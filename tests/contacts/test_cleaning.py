@@ -35,7 +35,8 @@ def map_row(header: Any, values: list[str]) -> Any:
 
 @pytest.mark.parametrize(("raw", "want"), [
     ("  Acme   Corp  ", "Acme Corp"), ("--Sales--", "Sales"), ("\tR&D\n dept ", "R&D dept"),
-    ("***", ""), ("", ""), ("Zürich ", "Zürich"), ("a\u00a0\u00a0b", "a b"),
+    ("***", ""), ("", ""), ("Zürich ", "Zürich"), ("a\u00a0\u00a0b", "a b"), ("a\u2003b", "a b"),
+    ("São  Paulo", "São Paulo"),
 ])
 def test_text_is_trimmed_and_collapsed(raw: str, want: str) -> None:
     assert clean_text(raw) == want
@@ -165,3 +166,30 @@ def test_a_batch_keeps_the_last_row_of_a_uuid_and_new_facets_in_their_file_form(
     assert batch.filters[("contact", "seniority", "director")][2] == "Director"
     (again,) = Batcher(header, 10).batches(recs[:1])
     assert ("contact", "city", "new york") in again.filters
+
+
+def test_repeated_values_map_alike_and_a_refused_one_stays_refused() -> None:
+    header = plan_header(["first_name", "company", "employees", "industry", "company_phone"])
+    mapper = RowMapper(header)
+    row = ["Ann", "Acme", "1,200", "Retail , Logistics,Retail", "+1 (555) 010-2000 x12"]
+    first = mapper.map(row)
+    again = mapper.map(list(row))  # the memo answers now: the same tuples
+    assert first[:2] == again[:2]
+    at = COMPANY_NAMES.index
+    company = first[0]
+    assert (company[at("employees_count")], company[at("industries")],
+            company[at("phone_number")]) == (1200, ["Retail", "Logistics"], "+15550102000")
+    too_big = ["Bob", "Beta", "9" * 20, "", ""]
+    for _ in range(2):  # an error is not remembered as a result
+        with pytest.raises(BadValue, match="employees"):
+            mapper.map(too_big)
+
+
+def test_the_memo_forgets_when_full_so_memory_stays_flat(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.contacts import rowmap
+    monkeypatch.setattr(rowmap, "MEMO_CAP", 3)
+    memo = rowmap.Memo(split_items)
+    for n in range(10):
+        assert memo[f"a{n}, b"] == [f"a{n}", "b"]
+        assert len(memo) <= 3
