@@ -171,7 +171,9 @@ class WorkerPool:
                 self.running[job.uuid] = self.held[job.id, job.token] = run
                 self._idle.clear()
                 self._busy.set()
-                if await self._may_start(job, started, run):
+                # A stop asked while a suspect waited for its start mark must not be lost to
+                # the reschedule below (it would replace a pending interrupt): such a run ends.
+                if await self._may_start(job, started, run) and ctx.stop_reason is None:
                     if timeout:
                         deadline.reschedule(loop.time() + timeout)
                     outcome = await self._attempt(job, ctx)
