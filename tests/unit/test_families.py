@@ -99,7 +99,10 @@ def test_a_family_section_is_read_from_config_toml(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("first", ["services.contacts", "services.cdp",
-                                   "services.cdp.segments.family", "supervisor.cli"])
+                                   "services.cdp.segments.family", "supervisor.cli",
+                                   # the families' command modules import supervisor.cli.common
+                                   "services.contacts.export_cli", "services.contacts.cli",
+                                   "services.cdp.cli", "services.cdp.segments.cli"])
 def test_importing_a_family_first_still_gives_the_cli_every_familys_commands(first: str) -> None:
     import json
     import subprocess
