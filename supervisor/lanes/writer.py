@@ -128,7 +128,7 @@ class StatusWriter:
         batch, self._finished = self._finished[: self.max_batch], self._finished[self.max_batch:]
         for i, mark in enumerate(batch):
             try:
-                await self.store.write_batch([], [mark], [])
+                await self.store.write_batch([mark], [])
             except Exception as exc:
                 if is_transient(exc):
                     self._finished[:0] = batch[i:]
@@ -139,7 +139,7 @@ class StatusWriter:
                 mark.response = {}
                 mark.error = f"{mark.error + '; ' if mark.error else ''}result not stored: " \
                              f"{type(exc).__name__}: {exc}"
-                await self.store.write_batch([], [mark], [])
+                await self.store.write_batch([mark], [])
             self.finished_total += 1
 
     async def flush_started(self) -> None:
@@ -169,7 +169,7 @@ class StatusWriter:
                     done.set_result(False)
             self._starting = []
         try:
-            applied, fenced = await self.store.write_batch([], finished, released)
+            applied, fenced = await self.store.write_batch(finished, released)
         except BaseException:
             self._finished[:0] = finished
             self._released[:0] = released

@@ -171,21 +171,16 @@ class JobStore:
         return value
 
     async def write_batch(
-        self, started: Sequence[Started], finished: Sequence[Finish],
-        released: Sequence[tuple[int, int]],
+        self, finished: Sequence[Finish], released: Sequence[tuple[int, int]],
     ) -> tuple[int, set[int]]:
         """Apply one group commit; returns (how many finished rows matched, fenced job ids)."""
         applied: set[int] = set()
-        if finished and not started and not released:
+        if finished and not released:
             # The usual batch: one statement, its own transaction (one round trip).
             rows = await self.pool.fetch(q("finish_jobs"), *_finish_columns(finished))
             applied = {r["id"] for r in rows}
         else:
             async with self.pool.acquire() as conn, conn.transaction():
-                if started:
-                    await conn.execute(q("mark_started"), [s.id for s in started],
-                                       [s.token for s in started],
-                                       [s.started_at for s in started])
                 if finished:
                     rows = await conn.fetch(q("finish_jobs"), *_finish_columns(finished))
                     applied = {r["id"] for r in rows}

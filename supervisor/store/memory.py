@@ -48,7 +48,7 @@ class MemoryJobStore:
     def __init__(self) -> None:
         self.jobs: dict[int, MemoryJob] = {}
         self.fail_next: list[BaseException] = []
-        self.batches: list[tuple[int, int, int]] = []  # (started, finished, released) per write
+        self.batches: list[tuple[int, int]] = []  # (finished, released) per write
         self.claims = 0
 
     def _maybe_fail(self) -> None:
@@ -128,15 +128,11 @@ class MemoryJobStore:
         return job if job is not None and job.token == token and job.status in states else None
 
     async def write_batch(
-        self, started: Sequence[Started], finished: Sequence[Finish],
-        released: Sequence[tuple[int, int]],
+        self, finished: Sequence[Finish], released: Sequence[tuple[int, int]],
     ) -> tuple[int, set[int]]:
         """Apply marks whose token still matches, all or nothing like one transaction."""
         self._maybe_fail()
-        self.batches.append((len(started), len(finished), len(released)))
-        for s in started:
-            if job := self._ours(s.id, s.token, ("in_queue", "retry_in_queued")):
-                job.status, job.started_at, job.finished_at = "processing", s.started_at, None
+        self.batches.append((len(finished), len(released)))
         applied = {f.id for f in finished if self._finish(f)}
         for job_id, token in released:
             if job := self._ours(job_id, token):

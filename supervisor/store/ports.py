@@ -35,8 +35,7 @@ class JobStore(Protocol):
         """When the earliest failed job becomes due."""
 
     async def write_batch(
-        self, started: Sequence[Started], finished: Sequence[Finish],
-        released: Sequence[tuple[int, int]],
+        self, finished: Sequence[Finish], released: Sequence[tuple[int, int]],
     ) -> tuple[int, set[int]]:
         """Apply one group commit; (finished rows that matched, fenced job ids)."""
 

@@ -54,7 +54,7 @@ async def test_stale_token_cannot_overwrite_a_rescued_job(
     await nodes.register(alive, "h", 2, ["first_time"])
     [old] = await store.claim("first_time", dead, 1)
     now = datetime.now(UTC)
-    await store.write_batch([Started(old.id, old.token, now)], [], [])
+    await store.mark_started([Started(old.id, old.token, now)])
     await pool.execute("UPDATE nodes SET heartbeat_at = now() - interval '1 hour' WHERE id = $1",
                        dead)
     rescued = await nodes.rescue(30, 3)
@@ -62,10 +62,10 @@ async def test_stale_token_cannot_overwrite_a_rescued_job(
     [new] = await store.claim("first_time", alive, 1)
     assert new.token > old.token
     late = Finish(old.id, old.token, "completed", now, now, None, {"messages": "old"}, None)
-    applied, fenced = await store.write_batch([], [late], [])
+    applied, fenced = await store.write_batch([late], [])
     assert (applied, fenced) == (0, {old.id})
     fresh = Finish(new.id, new.token, "completed", now, now, None, {"messages": "new"}, None)
-    assert await store.write_batch([], [fresh], []) == (1, set())
+    assert await store.write_batch([fresh], []) == (1, set())
     row = await store.get(job["uuid"])
     assert row is not None
     assert row["status"] == "completed" and row["job_response"]["messages"] == "new"
@@ -75,8 +75,8 @@ async def test_release_returns_jobs_without_using_an_attempt(store: JobStore) ->
     first = await store.create("noop", {})
     node = uuid4()
     [claimed] = await store.claim("first_time", node, 1)
-    await store.write_batch([Started(claimed.id, claimed.token, datetime.now(UTC))], [], [])
-    await store.write_batch([], [], [(claimed.id, claimed.token)])
+    await store.mark_started([Started(claimed.id, claimed.token, datetime.now(UTC))])
+    await store.write_batch([], [(claimed.id, claimed.token)])
     row = await store.get(first["uuid"])
     assert row is not None
     assert (row["status"], row["attempts"], row["node_id"]) == ("open", 0, None)
@@ -89,10 +89,10 @@ async def test_failed_run_records_error_and_retry_release_goes_back_to_failed(
     [c] = await store.claim("first_time", uuid4(), 1)
     now = datetime.now(UTC)
     err = Finish(c.id, c.token, "failed", now, now, now, {}, "attempt 1: boom")
-    await store.write_batch([], [err], [])
+    await store.write_batch([err], [])
     [r] = await store.claim("retry", uuid4(), 1)
     assert r.attempts == 1
-    await store.write_batch([], [], [(r.id, r.token)])
+    await store.write_batch([], [(r.id, r.token)])
     row = await store.get(job["uuid"])
     assert row is not None
     assert row["status"] == "failed" and row["attempts"] == 1
@@ -108,7 +108,7 @@ async def test_rescue_counts_lost_runs_and_kills_a_poison_pill(
         node = uuid4()
         await nodes.register(node, "h", 1, ["first_time"])
         [c] = await store.claim("first_time", node, 1)
-        await store.write_batch([Started(c.id, c.token, datetime.now(UTC))], [], [])
+        await store.mark_started([Started(c.id, c.token, datetime.now(UTC))])
         await nodes.stop(node)  # a stopped node holds nothing: its jobs are orphans at once
         [moved] = await nodes.rescue(30, 3)
         assert moved["was_running"]
@@ -134,7 +134,7 @@ async def test_cancel_fences_the_runner_and_retry_now_reopens(store: JobStore) -
     assert cancelled is not None and cancelled["status"] == "cancelled"
     now = datetime.now(UTC)
     done = Finish(c.id, c.token, "completed", now, now, None, {}, None)
-    assert await store.write_batch([], [done], []) == (0, {c.id})
+    assert await store.write_batch([done], []) == (0, {c.id})
     assert await store.cancel(job["uuid"]) is None
     reopened = await store.retry_now(job["uuid"])
     assert reopened is not None and reopened["status"] == "open"
