@@ -3,6 +3,7 @@ and the page jobs of workflow segments."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -72,15 +73,32 @@ class Segmentation:
                     state: dict[str, Any], total: Outcome, chunk: int, triggers: bool) -> None:
         after = str(state.get("after", ""))
         done = int(state.get("done", 0))
-        while (end := await store.page_end(after, chunk)) is not None:
-            total.add(await store.apply(p, after=after, upto=end, job=ctx.uuid,
-                                        triggers=triggers))
-            after, done = end, done + chunk
+        parallel = ctx.resources.settings.segmentation_parallel
+        while ends := await self._next_saves(store, after, chunk, parallel):
+            # The saves run side by side on their own connections (the work is PostgreSQL's,
+            # one core each); the checkpoint follows the last, and a save repeated after a
+            # crash between them changes nothing (it only adds and removes what differs).
+            starts = [after, *ends[:-1]]
+            outcomes = await asyncio.gather(*(
+                store.apply(p, after=lo, upto=hi, job=ctx.uuid, triggers=triggers)
+                for lo, hi in zip(starts, ends, strict=True)))
+            for outcome in outcomes:
+                total.add(outcome)
+            after, done = ends[-1], done + chunk * len(ends)
             state.update(after=after, done=done, outcome=total.as_dict())
             await ctx.checkpoint(state)  # a save: the next attempt resumes after `after`
             await ctx.progress(done, None, f"profiles up to {after!r} segmented")
             if ctx.should_stop():
                 ctx.stop()
+
+    @staticmethod
+    async def _next_saves(store: SegmentStore, after: str, chunk: int, n: int) -> list[str]:
+        """The last ids of the next `n` saves of `chunk` profiles after `after` (or fewer)."""
+        ends: list[str] = []
+        while len(ends) < n and (end := await store.page_end(ends[-1] if ends else after,
+                                                             chunk)) is not None:
+            ends.append(end)
+        return ends
 
     async def _queue(self, ctx: JobContext[SegmentsResources], store: SegmentStore, p: Plan,
                      total: Outcome, chunk: int, triggers: bool) -> None:

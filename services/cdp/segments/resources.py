@@ -25,6 +25,10 @@ class SegmentsSettings(BaseSettings):
                            validation_alias=AliasChoices("pool_size", "POOL_SIZE"))
     save_after_pools: int = Field(default=40, ge=1, le=1000, validation_alias=AliasChoices(
         "save_after_pools", "SAVE_AFTER_POOLS"))
+    # Saves of one segmentation job run side by side, each on its own connection: the work is
+    # PostgreSQL's, and one statement uses one core.
+    segmentation_parallel: int = Field(default=2, ge=1, le=16, validation_alias=AliasChoices(
+        "segmentation_parallel", "SEGMENTATION_PARALLEL"))
     enable_segmentation_wf_triggers: bool = Field(default=False, validation_alias=AliasChoices(
         "enable_segmentation_wf_triggers", "ENABLE_SEGMENTATION_WF_TRIGGERS"))
 

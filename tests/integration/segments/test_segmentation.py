@@ -40,10 +40,22 @@ async def _setup(pool: asyncpg.Pool) -> SegmentStore:
     return store
 
 
-async def test_adds_and_removes_exactly(seg_pool: asyncpg.Pool) -> None:
+@pytest.mark.parametrize("parallel", [1, 2, 3])
+async def test_adds_and_removes_exactly(seg_pool: asyncpg.Pool, parallel: int) -> None:
     store = await _setup(seg_pool)
-    res = resources(seg_pool, pool_size=2, save_after_pools=1)  # 2 profiles per save
-    result = await Segmentation().run(job_ctx(res), SegmentationPayload())
+    # 2 profiles per save, `parallel` saves side by side: 3 saves in 3, 2 or 1 round(s)
+    res = resources(seg_pool, pool_size=2, save_after_pools=1, segmentation_parallel=parallel)
+    ctx = job_ctx(res)
+    saved: list[dict[str, Any]] = []
+
+    async def save(state: dict[str, Any]) -> None:
+        saved.append(dict(state))
+
+    ctx._saver = save
+    result = await Segmentation().run(ctx, SegmentationPayload())
+    # A checkpoint follows each round, after the last save of the round.
+    assert [c["after"] for c in saved] == {1: ["p2", "p4", "p5"], 2: ["p4", "p5"],
+                                           3: ["p5"]}[parallel]
     assert await segments_of(seg_pool) == {
         "p1": ["parisian"],
         "p2": ["adult", "manual", "frequent-visitor", "parisian"],  # added in id order
