@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine, Iterable
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +19,7 @@ from services.cdp.store import q
 from supervisor.jobtypes import JobContext, JobDefaults
 
 log = logging.getLogger("services.cdp.segments")
+T = TypeVar("T")
 
 
 class SegmentationPayload(BaseModel):
@@ -78,11 +80,10 @@ class Segmentation:
             # The saves run side by side on their own connections (the work is PostgreSQL's,
             # one core each); the checkpoint follows the last, and a save repeated after a
             # crash between them changes nothing (it only adds and removes what differs).
-            starts = [after, *ends[:-1]]
-            outcomes = await asyncio.gather(*(
-                store.apply(p, after=lo, upto=hi, job=ctx.uuid, triggers=triggers)
-                for lo, hi in zip(starts, ends, strict=True)))
-            for outcome in outcomes:
+            bounds = list(zip([after, *ends[:-1]], ends, strict=True))
+            for outcome in await _side_by_side(
+                    store.apply(p, after=lo, upto=hi, job=ctx.uuid, triggers=triggers)
+                    for lo, hi in bounds):
                 total.add(outcome)
             after, done = ends[-1], done + chunk * len(ends)
             state.update(after=after, done=done, outcome=total.as_dict())
@@ -108,6 +109,21 @@ class Segmentation:
             total.add(await store.apply(p, ids=ids, job=ctx.uuid, triggers=triggers))
             if ctx.should_stop():
                 ctx.stop()
+
+
+async def _side_by_side(calls: Iterable[Coroutine[Any, Any, T]]) -> list[T]:
+    """Await the calls concurrently; the first failure cancels the rest and is raised as is.
+
+    A TaskGroup, not gather (which would leave the others running after the job failed), with
+    its exception group unwrapped so the job's error, its retry rules and its message stay
+    those of the failing statement.
+    """
+    try:
+        async with asyncio.TaskGroup() as tg:
+            tasks = [tg.create_task(call) for call in calls]
+    except ExceptionGroup as group:
+        raise group.exceptions[0] from None
+    return [task.result() for task in tasks]
 
 
 async def enqueue_workflow_pages(ctx: JobContext[SegmentsResources], store: SegmentStore,
