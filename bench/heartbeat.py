@@ -72,6 +72,20 @@ SELECT c.id, $4, 'bare-flag', 'collected', '@heartbeats-bench', c.session_id, NU
                      '{{}}')
 FROM (SELECT gen_random_uuid()::text AS id, b.session_id FROM ({BARE_SESSIONS}) b) c
 """
+# visit-end also ends each candidate's session: the same INSERT plus that UPDATE, one statement.
+BARE_EMIT_END = f"""
+WITH c AS MATERIALIZED (
+    SELECT gen_random_uuid()::text AS id, b.session_id FROM ({BARE_SESSIONS}) b
+), ins AS (
+    INSERT INTO cdp_events (id, insert_time, type, status, source_id, session_id, profile_id, doc)
+    SELECT c.id, $4, 'bare-flag', 'collected', '@heartbeats-bench', c.session_id, NULL,
+           cdp_event_doc(c.id, 'bare-flag', $4, '@heartbeats-bench', c.session_id, NULL, '{{}}',
+                         '{{}}')
+    FROM c RETURNING 1
+)
+UPDATE cdp_sessions s SET status = 'ended', doc = jsonb_set(s.doc, '{{metadata,status}}', '"ended"')
+FROM c WHERE s.id = c.session_id
+"""
 COLUMNS = "id, insert_time, type, status, source_id, session_id, profile_id, doc"
 
 
@@ -109,14 +123,15 @@ async def bare_query(pool: asyncpg.Pool, now: datetime) -> tuple[float, int]:
     return time.perf_counter() - t0, len(rows)
 
 
-async def bare_emit(pool: asyncpg.Pool, now: datetime) -> float:
-    """The bare query plus one INSERT of an event per candidate, rolled back."""
+async def bare_emit(pool: asyncpg.Pool, now: datetime, sql: str = BARE_EMIT) -> float:
+    """The bare query plus one INSERT of an event per candidate (and for visit-end the session
+    UPDATE), rolled back."""
     lo = now - timedelta(days=30)
     async with pool.acquire() as conn:
         tx = conn.transaction()
         await tx.start()
         t0 = time.perf_counter()
-        await conn.execute(BARE_EMIT, lo, now, now - timedelta(seconds=900), now)
+        await conn.execute(sql, lo, now, now - timedelta(seconds=900), now)
         took = time.perf_counter() - t0
         await tx.rollback()
     return took
@@ -151,13 +166,15 @@ async def heartbeat_part(args: argparse.Namespace) -> None:
         for name, data in modes.items():
             for label in ("first (emits)", "again (idempotent)"):
                 bare, found = await bare_query(pool, now)
-                emit = await bare_emit(pool, now)
+                emit = await bare_emit(pool, now,
+                                       BARE_EMIT_END if name == "visit-end" else BARE_EMIT)
                 ours = await one_pass(store, data, now)
                 print(f"{name + ' ' + label:<36}{ours['seconds']:>8.2f}{bare:>8.2f}"
                       f"{ours['seconds'] / bare:>7.2f}{emit:>11.2f}{ours['seconds'] / emit:>7.2f}"
                       f"{ours['examined']:>10,}{ours['emitted']:>9,}{ours['rss_after']:>8.0f}")
         print(f"bare = the GROUP BY session_id query alone ({found:,} candidates); bare+ins = it "
-              "plus one INSERT of an event per candidate. Target: each pass <= 2x bare; RSS flat.")
+              "plus one INSERT of an event per candidate (visit-end: and the UPDATE ending its "
+              "session), one statement. Target: each pass <= 2x bare; RSS flat.")
         await pool.close()
 
 
