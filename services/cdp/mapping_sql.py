@@ -1,0 +1,246 @@
+"""The set-based mapping replay: mappings compiled into one map_replay_page statement per page.
+
+It computes what apply_mappings does event by event, when every rule can be folded on its own:
+no two rules write the same target or one inside another, and a condition reads only event
+fields and profile fields no rule writes. Then each target's new value depends only on its
+old value and the rule's values in event order (op 0: the last filled one; op 1: the first
+filled one when the target is missing or null; op 2: the old list plus each new item once).
+Anything else keeps the Python engine (`refusal` says why).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from services.cdp.mapping import APPEND, EQUALS, EQUALS_IF_NOT_EXISTS, ByType, MappingIn, Rule
+from services.cdp.segments.condition import compile_sql
+from services.cdp.segments.condition import tree as t
+from services.cdp.store import q
+from supervisor.errors import RetryAfter
+from supervisor.jobtypes import JobContext
+
+log = logging.getLogger("services.cdp.mapping")
+
+FIXED_PARAMS = 5  # map_replay_page's own: after, upto, since, until, types
+RACE_TRIES = 5  # runs of one page while concurrent writers keep changing its profiles
+MAX_PARAMS = 30_000  # asyncpg (the wire protocol) takes at most 32,767 per statement
+SLOTS = {"values": "ARRAY[]::jsonb[] /*values*/", "folds": "ARRAY[]::jsonb[] /*folds*/",
+         "skips": "ARRAY[]::bigint[] /*skips*/", "finals": "ARRAY[]::jsonb[] /*finals*/",
+         "blocked": "ARRAY[]::boolean[] /*blocked*/", "doc": "old /*doc*/"}
+SLOT_TYPES = {"values": "jsonb", "folds": "jsonb", "skips": "bigint", "finals": "jsonb",
+              "blocked": "boolean"}
+# A key that jsonb's #> reads as a list position where Python's lookup wants an object key
+# (PostgreSQL parses it with strtol: blanks and a sign allowed).
+_INDEX_KEY = re.compile(r"\s*[+-]?[0-9]+")
+_PROFILE_DOC = "(SELECT pd.doc FROM cdp_profiles pd WHERE pd.id = e.profile_id)"
+
+
+@dataclass
+class ReplayPlan:
+    """map_replay_page with the rules in its slots; `owners[i]`: the mapping of rule i."""
+
+    sql: str
+    params: list[Any]
+    owners: list[str] = field(default_factory=list)
+
+
+def _rules(by_type: ByType) -> Iterator[tuple[MappingIn, Rule]]:
+    for mappings in by_type.values():
+        for m, _ in mappings:
+            for r in m.event_to_profile:
+                yield m, r
+
+
+def _plain(path: Sequence[str]) -> bool:
+    return not any(_INDEX_KEY.fullmatch(key) for key in path)
+
+
+def _overlaps(a: Sequence[str], b: Sequence[str]) -> bool:
+    n = min(len(a), len(b))
+    return tuple(a[:n]) == tuple(b[:n])
+
+
+def _target_clash(targets: list[tuple[str, ...]]) -> str | None:
+    # Sorted, a path is followed by the paths inside it: comparing neighbours finds any overlap.
+    ordered = sorted(targets)
+    for a, b in itertools.pairwise(ordered):
+        if _overlaps(a, b):
+            return f"two rules write {'.'.join(a)!r} and {'.'.join(b)!r}"
+    return None
+
+
+def _condition_refusal(m: MappingIn, cond: t.Condition, targets: list[tuple[str, ...]]
+                       ) -> str | None:
+    for f in t.fields(cond):
+        if f.source not in ("event", "profile") or not _plain(f.path):
+            return f"mapping {m.mapping_id}: its condition reads {f.source}@{'.'.join(f.path)}"
+        if f.source == "profile" and any(_overlaps(f.path, tg) for tg in targets):
+            return (f"mapping {m.mapping_id}: its condition reads profile@{'.'.join(f.path)}, "
+                    f"which a rule writes")
+    return None
+
+
+def refusal(by_type: ByType) -> str | None:
+    """Why these mappings need the Python engine, or None when they compile to SQL."""
+    targets = []
+    for m, r in _rules(by_type):
+        if not (_plain(r.source) and _plain(r.target)):
+            return (f"mapping {m.mapping_id}: {r.event.value!r} -> {r.profile.value!r} has a "
+                    f"key that reads as a list position")
+        targets.append(r.target)
+    if (clash := _target_clash(targets)) is not None:
+        return clash
+    for mappings in by_type.values():
+        for m, cond in mappings:
+            if cond is not None and (why := _condition_refusal(m, cond, targets)) is not None:
+                return why
+    return None
+
+
+class _Builder:
+    """Collects the parameters and each slot's expressions, rule by rule."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.params: list[Any] = []
+        self.parts: dict[str, list[str]] = {name: [] for name in SLOTS}
+        self.owners: list[str] = []
+
+    def param(self, value: Any, cast: str) -> str:
+        self.params.append(value)
+        return f"${FIXED_PARAMS + len(self.params)}::{cast}"
+
+    def gate(self, event_type: str, cond: t.Condition | None) -> str:
+        """The SQL test that a mapping applies to the event `e`."""
+        test = f"e.type = {self.param(event_type, 'text')}"
+        if cond is None:
+            return test
+        compiled = compile_sql(cond, {"event": "e.doc", "profile": _PROFILE_DOC}, self.now,
+                               FIXED_PARAMS + len(self.params) + 1)
+        self.params.extend(compiled.params)
+        return f"{test} AND {compiled.sql}"
+
+    def rule(self, gate: str, r: Rule, owner: str) -> None:
+        """One rule's expression in every slot."""
+        self.owners.append(owner)
+        i = len(self.owners)
+        src, dst = self.param(list(r.source), "text[]"), self.param(list(r.target), "text[]")
+        v, f = f"v[{i}]", f"folds[{i}]"
+        self.parts["values"].append(
+            f"CASE WHEN {gate} THEN COALESCE(e.doc #> {src}, 'null'::jsonb) END")
+        if r.op == APPEND:
+            self.parts["folds"].append(
+                f"jsonb_agg({v} ORDER BY insert_time, id) FILTER "
+                f"(WHERE cdp_map_filled({v}) AND jsonb_typeof({v}) <> 'object')")
+            self.parts["skips"].append(
+                f"count(*) FILTER (WHERE NOT cdp_map_filled({v}) OR jsonb_typeof({v}) = 'object')")
+            self.parts["finals"].append(f"cdp_map_append(p.doc #> {dst}, per.{f})")
+        else:
+            order = "insert_time DESC, id DESC" if r.op == EQUALS else "insert_time, id"
+            self.parts["folds"].append(
+                f"(array_agg({v} ORDER BY {order}) FILTER (WHERE cdp_map_filled({v})))[1]")
+            self.parts["skips"].append(f"count(*) FILTER (WHERE NOT cdp_map_filled({v}))")
+            self.parts["finals"].append(f"per.{f}" if r.op != EQUALS_IF_NOT_EXISTS else (
+                f"CASE WHEN COALESCE(p.doc #> {dst}, 'null'::jsonb) = 'null'::jsonb "
+                f"THEN per.{f} END"))
+        self.parts["doc"].append(dst)
+        self.parts["blocked"].append(
+            f"(f[{i}] IS NOT NULL AND new #> {dst} IS DISTINCT FROM f[{i}])")
+
+    def sql(self) -> str:
+        """map_replay_page with the slots filled."""
+        sql = q("map_replay_page")
+        for name, slot in SLOTS.items():
+            assert sql.count(slot) == 1, f"map_replay_page must hold its {name} slot once"
+            if not self.parts[name]:
+                continue
+            if name == "doc":
+                expr = "old"
+                for i, dst in enumerate(self.parts["doc"], 1):
+                    expr = f"cdp_map_set({expr}, {dst}, f[{i}])"
+            else:
+                expr = f"ARRAY[{', '.join(self.parts[name])}]::{SLOT_TYPES[name]}[]"
+            sql = sql.replace(slot, expr, 1)
+        return sql
+
+
+def compile_replay(by_type: ByType, now: datetime) -> ReplayPlan | None:
+    """The page statement of these mappings (refusal() must be None); None when too big."""
+    b = _Builder(now)
+    for event_type, mappings in by_type.items():
+        for m, cond in mappings:
+            gate = b.gate(event_type, cond)
+            for r in m.event_to_profile:
+                b.rule(gate, r, m.mapping_id)
+    if len(b.params) > MAX_PARAMS:
+        return None
+    return ReplayPlan(b.sql(), b.params, b.owners)
+
+
+@dataclass
+class Window:
+    """What a replay covers: events of `types` inserted in [since, until), pages of `size`."""
+
+    since: datetime
+    until: datetime
+    types: list[str]
+    size: int
+
+
+async def run_page(db: Any, plan: ReplayPlan, w: Window, after: str, upto: str
+                   ) -> asyncpg.Record:
+    """One page's statement, run again while concurrent writers changed its profiles."""
+    # A page is idempotent: a second run maps what the guard left out, onto the fresh docs.
+    args = (after, upto, w.since, w.until, w.types, *plan.params)
+    first: asyncpg.Record = await db.fetchrow(plan.sql, *args)
+    row = first
+    for _ in range(RACE_TRIES - 1):
+        if not row["raced"]:
+            return first
+        row = await db.fetchrow(plan.sql, *args)
+    if row["raced"]:
+        raise RetryAfter(5, f"profiles after {after!r} kept changing during the replay")
+    return first
+
+
+def count_in(state: dict[str, Any], plan: ReplayPlan, row: asyncpg.Record) -> None:
+    """Add one page's counts to the job's state (per mapping for the skipped values)."""
+    for key in ("profiles", "events", "updated"):
+        state[key] = state.get(key, 0) + row[key]
+    for key in ("skipped", "blocked"):
+        totals = state.setdefault(key, {})
+        for owner, n in zip(plan.owners, row[key], strict=False):
+            if n:
+                totals[owner] = totals.get(owner, 0) + n
+
+
+def _warn(ctx: JobContext[Any], plan: ReplayPlan, row: asyncpg.Record, after: str) -> None:
+    page: dict[str, Any] = {}
+    count_in(page, plan, row)
+    if page["skipped"] or page["blocked"]:
+        # One line a page where the Python engine logs one per value.
+        log.warning("mapping replay left values out on a page", extra={
+            "action": "mapping_skipped_page", "job": str(ctx.uuid), "after": after,
+            "skipped": page["skipped"], "blocked": page["blocked"]})
+
+
+async def replay_sql(ctx: JobContext[Any], plan: ReplayPlan, w: Window,
+                     state: dict[str, Any]) -> None:
+    """Page over cdp_profiles ids after state["after"], one statement and checkpoint a page."""
+    while (upto := await ctx.db.fetchval(q("map_page_end"), state["after"], w.size)) is not None:
+        row = await run_page(ctx.db, plan, w, state["after"], upto)
+        _warn(ctx, plan, row, state["after"])
+        count_in(state, plan, row)
+        state["after"] = upto
+        await ctx.checkpoint(state)
+        await ctx.progress(state["profiles"], None, "profiles remapped")
+        if ctx.should_stop():
+            ctx.stop()
