@@ -31,11 +31,12 @@ log = logging.getLogger("services.cdp.mapping")
 
 FIXED_PARAMS = 5  # map_replay_page's own: after, upto, since, until, types
 RACE_TRIES = 5  # runs of one page while concurrent writers keep changing its profiles
+PAGE_MEMORY = "32MB"  # work_mem of a page (5,000 profiles, 50,000 events sort in about 9 MB)
 MAX_PARAMS = 30_000  # asyncpg (the wire protocol) takes at most 32,767 per statement
-SLOTS = {"values": "ARRAY[]::jsonb[] /*values*/", "folds": "ARRAY[]::jsonb[] /*folds*/",
+SLOTS = {"values": "e.id /*values*/", "folds": "ARRAY[]::jsonb[] /*folds*/",
          "skips": "ARRAY[]::bigint[] /*skips*/", "finals": "ARRAY[]::jsonb[] /*finals*/",
          "blocked": "ARRAY[]::boolean[] /*blocked*/", "doc": "old /*doc*/"}
-SLOT_TYPES = {"values": "jsonb", "folds": "jsonb", "skips": "bigint", "finals": "jsonb",
+SLOT_TYPES = {"folds": "jsonb", "skips": "bigint", "finals": "jsonb",
               "blocked": "boolean"}
 # A key that jsonb's #> reads as a list position where Python's lookup wants an object key
 # (PostgreSQL parses it with strtol: blanks and a sign allowed).
@@ -128,29 +129,43 @@ class _Builder:
         self.params.extend(compiled.params)
         return f"{test} AND {compiled.sql}"
 
+    def fold(self, expr: str) -> str:
+        """Add a per-profile aggregate; its place in `folds`."""
+        self.parts["folds"].append(expr)
+        return f"per.folds[{len(self.parts['folds'])}]"
+
     def rule(self, gate: str, r: Rule, owner: str) -> None:
         """One rule's expression in every slot."""
         self.owners.append(owner)
         i = len(self.owners)
         src, dst = self.param(list(r.source), "text[]"), self.param(list(r.target), "text[]")
-        v, f = f"v[{i}]", f"folds[{i}]"
-        self.parts["values"].append(
-            f"CASE WHEN {gate} THEN COALESCE(e.doc #> {src}, 'null'::jsonb) END")
+        value, v = f"CASE WHEN {gate} THEN COALESCE(e.doc #> {src}, 'null'::jsonb) END", f"v{i}"
+        self.parts["values"].append(f"{value} AS {v}")
+        current = f"COALESCE(p.doc #> {dst}, 'null'::jsonb)"
         if r.op == APPEND:
-            self.parts["folds"].append(
-                f"jsonb_agg({v} ORDER BY insert_time, id) FILTER "
-                f"(WHERE cdp_map_filled({v}) AND jsonb_typeof({v}) <> 'object')")
+            # Equal values add nothing after the first (rN = 1): the fold is deduplicated,
+            # and is the answer when no value is a list and the target has none yet.
+            self.parts["values"].append(
+                f"row_number() OVER (PARTITION BY e.profile_id, {value} "
+                f"ORDER BY e.insert_time, e.id) AS r{i}")
+            fold = self.fold(
+                f"jsonb_agg({v} ORDER BY insert_time, id) FILTER (WHERE r{i} = 1 "
+                f"AND cdp_map_filled({v}) AND jsonb_typeof({v}) <> 'object')")
+            lists = self.fold(
+                f"to_jsonb(bool_or(jsonb_typeof({v}) = 'array' AND cdp_map_filled({v})))")
             self.parts["skips"].append(
                 f"count(*) FILTER (WHERE NOT cdp_map_filled({v}) OR jsonb_typeof({v}) = 'object')")
-            self.parts["finals"].append(f"cdp_map_append(p.doc #> {dst}, per.{f})")
+            self.parts["finals"].append(
+                f"CASE WHEN {fold} IS NULL THEN NULL "
+                f"WHEN {lists} = 'false'::jsonb AND {current} = 'null'::jsonb THEN {fold} "
+                f"ELSE cdp_map_append(p.doc #> {dst}, {fold}) END")
         else:
             order = "insert_time DESC, id DESC" if r.op == EQUALS else "insert_time, id"
-            self.parts["folds"].append(
+            fold = self.fold(
                 f"(array_agg({v} ORDER BY {order}) FILTER (WHERE cdp_map_filled({v})))[1]")
             self.parts["skips"].append(f"count(*) FILTER (WHERE NOT cdp_map_filled({v}))")
-            self.parts["finals"].append(f"per.{f}" if r.op != EQUALS_IF_NOT_EXISTS else (
-                f"CASE WHEN COALESCE(p.doc #> {dst}, 'null'::jsonb) = 'null'::jsonb "
-                f"THEN per.{f} END"))
+            self.parts["finals"].append(fold if r.op != EQUALS_IF_NOT_EXISTS else (
+                f"CASE WHEN {current} = 'null'::jsonb THEN {fold} END"))
         self.parts["doc"].append(dst)
         self.parts["blocked"].append(
             f"(f[{i}] IS NOT NULL AND new #> {dst} IS DISTINCT FROM f[{i}])")
@@ -166,6 +181,8 @@ class _Builder:
                 expr = "old"
                 for i, dst in enumerate(self.parts["doc"], 1):
                     expr = f"cdp_map_set({expr}, {dst}, f[{i}])"
+            elif name == "values":
+                expr = ", ".join(["e.id", *self.parts[name]])
             else:
                 expr = f"ARRAY[{', '.join(self.parts[name])}]::{SLOT_TYPES[name]}[]"
             sql = sql.replace(slot, expr, 1)
@@ -195,17 +212,23 @@ class Window:
     size: int
 
 
-async def run_page(db: Any, plan: ReplayPlan, w: Window, after: str, upto: str
+async def _page(pool: asyncpg.Pool, sql: str, args: Sequence[Any]) -> asyncpg.Record:
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute(q("map_page_memory"), PAGE_MEMORY)
+        row: asyncpg.Record = await conn.fetchrow(sql, *args)
+    return row
+
+
+async def run_page(db: asyncpg.Pool, plan: ReplayPlan, w: Window, after: str, upto: str
                    ) -> asyncpg.Record:
     """One page's statement, run again while concurrent writers changed its profiles."""
     # A page is idempotent: a second run maps what the guard left out, onto the fresh docs.
     args = (after, upto, w.since, w.until, w.types, *plan.params)
-    first: asyncpg.Record = await db.fetchrow(plan.sql, *args)
-    row = first
+    first = row = await _page(db, plan.sql, args)
     for _ in range(RACE_TRIES - 1):
         if not row["raced"]:
             return first
-        row = await db.fetchrow(plan.sql, *args)
+        row = await _page(db, plan.sql, args)
     if row["raced"]:
         raise RetryAfter(5, f"profiles after {after!r} kept changing during the replay")
     return first

@@ -58,15 +58,20 @@ ORDER BY profile_id, insert_time, id;
 -- The last profile id of the next $2 profiles after $1 (NULL when none are left).
 SELECT max(id) FROM (SELECT id FROM cdp_profiles WHERE id > $1 ORDER BY id LIMIT $2) AS page;
 
+-- name: map_page_memory
+-- work_mem $1 for the rest of this transaction: a page's sorts and its calc rows stay in memory.
+SELECT set_config('work_mem', $1, true);
+
 -- name: map_replay_page
 -- The mapping replay of the profiles with $1 < id <= $2 in one statement, over their events of
--- types $5 inserted in [$3, $4). services/cdp/mapping_sql.py fills the slots (the empty arrays
--- marked with their /*name*/, and the doc slot) with one expression per rule, parameters from
--- $6 on:
---   values  per event, the rule's source value (JSON null when missing), SQL NULL when the
---           event is not of the mapping's type or its condition does not hold;
---   folds   per profile, the rule's values folded in (insert_time, id) order, NULL: none;
---   skips   per profile, how many of the rule's values were skipped (empty, or an object to
+-- types $5 inserted in [$3, $4). services/cdp/mapping_sql.py fills the slots (each marked with
+-- its name in a comment) with expressions for each rule N, parameters from $6 on:
+--   values  per event: vN, the rule's source value (JSON null when missing; SQL NULL when the
+--           event is not of the mapping's type or its condition does not hold), and for an
+--           append rule rN, 1 where that value first appears;
+--   folds   per profile: the rule's values folded in (insert_time, id) order (NULL: none) and,
+--           for an append rule, whether one of them was a list;
+--   skips   per profile: how many of the rule's values were skipped (empty, or an object to
 --           append);
 --   finals  the value to write at the rule's target given the profile's doc, NULL: none;
 --   doc     the new doc: cdp_map_set of each final value;
@@ -75,24 +80,27 @@ SELECT max(id) FROM (SELECT id FROM cdp_profiles WHERE id > $1 ORDER BY id LIMIT
 -- writer's profile is left out and counted in `raced`: the caller runs the page again). The
 -- result: profiles with events, their events, profiles updated, raced, and per rule the
 -- skipped values and blocked profiles.
-WITH per AS (
+WITH ev AS (
+    SELECT e.profile_id, e.insert_time, e.id /*values*/
+    FROM cdp_events e
+    WHERE e.profile_id > $1 AND e.profile_id <= $2
+      AND e.insert_time >= $3 AND e.insert_time < $4 AND e.type = ANY($5::text[])
+    OFFSET 0  -- a fence: each value is computed once per event
+), per AS (
     SELECT profile_id, count(*) AS events,
            ARRAY[]::jsonb[] /*folds*/ AS folds, ARRAY[]::bigint[] /*skips*/ AS skips
-    FROM (SELECT e.profile_id, e.insert_time, e.id,
-                 ARRAY[]::jsonb[] /*values*/ AS v
-          FROM cdp_events e
-          WHERE e.profile_id > $1 AND e.profile_id <= $2
-            AND e.insert_time >= $3 AND e.insert_time < $4 AND e.type = ANY($5::text[])
-          OFFSET 0) AS ev  -- a fence: each rule's value is computed once per event
+    FROM ev
     GROUP BY profile_id
 ), finals AS (
     SELECT p.id, p.doc AS old, per.events, per.skips,
            ARRAY[]::jsonb[] /*finals*/ AS f
     FROM per JOIN cdp_profiles p ON p.id = per.profile_id
     WHERE p.id > $1 AND p.id <= $2
+    OFFSET 0  -- a fence: the doc slot reads each final value, computed once
 ), calc AS MATERIALIZED (
     SELECT id, old, new, events, skips, ARRAY[]::boolean[] /*blocked*/ AS blocked
     FROM (SELECT id, old, old /*doc*/ AS new, events, skips, f FROM finals OFFSET 0) AS n
+    -- (the fence again: blocked reads the new doc)
 ), changed AS (
     UPDATE cdp_profiles p SET doc = c.new
     FROM calc c
