@@ -215,7 +215,8 @@ class Window:
 async def _page(pool: asyncpg.Pool, sql: str, args: Sequence[Any]) -> asyncpg.Record:
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute(q("map_page_memory"), PAGE_MEMORY)
-        row: asyncpg.Record = await conn.fetchrow(sql, *args)
+        row = await conn.fetchrow(sql, *args)
+    assert row is not None  # an aggregate query has its one row
     return row
 
 
