@@ -33,7 +33,7 @@ FIXED_PARAMS = 5  # map_replay_page's own: after, upto, since, until, types
 RACE_TRIES = 5  # runs of one page while concurrent writers keep changing its profiles
 PAGE_MEMORY = "32MB"  # work_mem of a page (5,000 profiles, 50,000 events sort in about 9 MB)
 MAX_PARAMS = 30_000  # asyncpg (the wire protocol) takes at most 32,767 per statement
-SLOTS = {"values": "e.id /*values*/", "folds": "ARRAY[]::jsonb[] /*folds*/",
+SLOTS = {"values": "e.id /*values*/", "windows": "e0.* /*windows*/", "folds": "ARRAY[]::jsonb[] /*folds*/",
          "skips": "ARRAY[]::bigint[] /*skips*/", "finals": "ARRAY[]::jsonb[] /*finals*/",
          "blocked": "ARRAY[]::boolean[] /*blocked*/", "doc": "old /*doc*/"}
 SLOT_TYPES = {"folds": "jsonb", "skips": "bigint", "finals": "jsonb",
@@ -139,15 +139,16 @@ class _Builder:
         self.owners.append(owner)
         i = len(self.owners)
         src, dst = self.param(list(r.source), "text[]"), self.param(list(r.target), "text[]")
-        value, v = f"CASE WHEN {gate} THEN COALESCE(e.doc #> {src}, 'null'::jsonb) END", f"v{i}"
-        self.parts["values"].append(f"{value} AS {v}")
+        v = f"v{i}"
+        self.parts["values"].append(
+            f"CASE WHEN {gate} THEN COALESCE(e.doc #> {src}, 'null'::jsonb) END AS {v}")
         current = f"COALESCE(p.doc #> {dst}, 'null'::jsonb)"
         if r.op == APPEND:
             # Equal values add nothing after the first (rN = 1): the fold is deduplicated,
             # and is the answer when no value is a list and the target has none yet.
-            self.parts["values"].append(
-                f"row_number() OVER (PARTITION BY e.profile_id, {value} "
-                f"ORDER BY e.insert_time, e.id) AS r{i}")
+            self.parts["windows"].append(
+                f"row_number() OVER (PARTITION BY profile_id, {v} ORDER BY insert_time, id) "
+                f"AS r{i}")
             fold = self.fold(
                 f"jsonb_agg({v} ORDER BY insert_time, id) FILTER (WHERE r{i} = 1 "
                 f"AND cdp_map_filled({v}) AND jsonb_typeof({v}) <> 'object')")
@@ -181,8 +182,8 @@ class _Builder:
                 expr = "old"
                 for i, dst in enumerate(self.parts["doc"], 1):
                     expr = f"cdp_map_set({expr}, {dst}, f[{i}])"
-            elif name == "values":
-                expr = ", ".join(["e.id", *self.parts[name]])
+            elif name in ("values", "windows"):
+                expr = ", ".join([slot.split(" ")[0], *self.parts[name]])
             else:
                 expr = f"ARRAY[{', '.join(self.parts[name])}]::{SLOT_TYPES[name]}[]"
             sql = sql.replace(slot, expr, 1)

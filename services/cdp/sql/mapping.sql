@@ -67,8 +67,8 @@ SELECT set_config('work_mem', $1, true);
 -- types $5 inserted in [$3, $4). services/cdp/mapping_sql.py fills the slots (each marked with
 -- its name in a comment) with expressions for each rule N, parameters from $6 on:
 --   values  per event: vN, the rule's source value (JSON null when missing; SQL NULL when the
---           event is not of the mapping's type or its condition does not hold), and for an
---           append rule rN, 1 where that value first appears;
+--           event is not of the mapping's type or its condition does not hold);
+--   windows per event, for an append rule: rN, 1 where that value first appears;
 --   folds   per profile: the rule's values folded in (insert_time, id) order (NULL: none) and,
 --           for an append rule, whether one of them was a list;
 --   skips   per profile: how many of the rule's values were skipped (empty, or an object to
@@ -81,11 +81,12 @@ SELECT set_config('work_mem', $1, true);
 -- result: profiles with events, their events, profiles updated, raced, and per rule the
 -- skipped values and blocked profiles.
 WITH ev AS (
-    SELECT e.profile_id, e.insert_time, e.id /*values*/
-    FROM cdp_events e
-    WHERE e.profile_id > $1 AND e.profile_id <= $2
-      AND e.insert_time >= $3 AND e.insert_time < $4 AND e.type = ANY($5::text[])
-    OFFSET 0  -- a fence: each value is computed once per event
+    SELECT e0.* /*windows*/
+    FROM (SELECT e.profile_id, e.insert_time, e.id /*values*/
+          FROM cdp_events e
+          WHERE e.profile_id > $1 AND e.profile_id <= $2
+            AND e.insert_time >= $3 AND e.insert_time < $4 AND e.type = ANY($5::text[])
+          OFFSET 0) AS e0  -- a fence: each value is computed once per event
 ), per AS (
     SELECT profile_id, count(*) AS events,
            ARRAY[]::jsonb[] /*folds*/ AS folds, ARRAY[]::bigint[] /*skips*/ AS skips
