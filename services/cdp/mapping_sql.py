@@ -34,7 +34,8 @@ RACE_TRIES = 5  # runs of one page while concurrent writers keep changing its pr
 PAGE_MEMORY = "32MB"  # work_mem of a page (5,000 profiles, 50,000 events sort in about 9 MB)
 MAX_PARAMS = 30_000  # asyncpg (the wire protocol) takes at most 32,767 per statement
 SLOTS = {"values": "e.id /*values*/", "windows": "e0.* /*windows*/",
-         "folds": "ARRAY[]::jsonb[] /*folds*/", "skips": "ARRAY[]::bigint[] /*skips*/", "finals": "ARRAY[]::jsonb[] /*finals*/",
+         "folds": "ARRAY[]::jsonb[] /*folds*/", "skips": "ARRAY[]::bigint[] /*skips*/",
+         "finals": "ARRAY[]::jsonb[] /*finals*/",
          "blocked": "ARRAY[]::boolean[] /*blocked*/", "doc": "old /*doc*/"}
 SLOT_TYPES = {"folds": "jsonb", "skips": "bigint", "finals": "jsonb",
               "blocked": "boolean"}
