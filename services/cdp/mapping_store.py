@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -98,6 +98,7 @@ class ReplayPayload(BaseModel):
     mappings: list[str] = Field(default_factory=list, max_length=1000)
     page_size: int = Field(default=500, ge=1, le=10_000)  # profiles a page, Python engine
     sql_page_size: int = Field(default=5_000, ge=1, le=100_000)  # the same, SQL engine
+    engine: Literal["auto", "python"] = "auto"  # "python": never the SQL engine
 
     @model_validator(mode="after")
     def _order(self) -> ReplayPayload:
@@ -126,7 +127,7 @@ class PostCollectionMapping:
         rows = await ctx.db.fetch(q("map_records"), None, True, None)
         by_type = loaded([r for r in rows if not payload.mappings or r["id"] in payload.mappings])
         types = sorted(by_type)
-        why = refusal(by_type)
+        why = "the payload asks for it" if payload.engine == "python" else refusal(by_type)
         plan = None if why else compile_replay(by_type, datetime.now(UTC))
         # Both engines' "after" means every profile up to that id is done: either resumes.
         state = {"after": "", "profiles": 0, "events": 0, **(ctx.checkpoint_state or {})}
