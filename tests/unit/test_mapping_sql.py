@@ -51,8 +51,6 @@ def test_independent_rules_and_event_conditions_compile() -> None:
      "reads profile@aux.x, which a rule writes"),
     ([mapping("a", [("properties.e", 0, "aux.x.y")], condition="profile@aux EXISTS")],
      "reads profile@aux, which a rule writes"),
-    ([mapping("a", [("properties.e", 0, "aux.x")], condition="event@items.0 EXISTS")],
-     "its condition reads event@items.0"),
 ])
 def test_dependent_rules_keep_the_python_engine(mappings: list[dict[str, Any]],
                                                 reason: str) -> None:
