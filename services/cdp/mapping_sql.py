@@ -223,21 +223,24 @@ async def _page(pool: asyncpg.Pool, sql: str, args: Sequence[Any]) -> asyncpg.Re
 
 
 async def run_page(db: asyncpg.Pool, plan: ReplayPlan, w: Window, after: str, upto: str
-                   ) -> asyncpg.Record:
+                   ) -> dict[str, Any]:
     """One page's statement, run again while concurrent writers changed its profiles."""
     # A page is idempotent: a second run maps what the guard left out, onto the fresh docs.
     args = (after, upto, w.since, w.until, w.types, *plan.params)
-    first = row = await _page(db, plan.sql, args)
+    first = dict(await _page(db, plan.sql, args))
+    raced = first["raced"]
     for _ in range(RACE_TRIES - 1):
-        if not row["raced"]:
+        if not raced:
             return first
-        row = await _page(db, plan.sql, args)
-    if row["raced"]:
+        again = await _page(db, plan.sql, args)
+        first["updated"] += again["updated"]
+        raced = again["raced"]
+    if raced:
         raise RetryAfter(5, f"profiles after {after!r} kept changing during the replay")
     return first
 
 
-def count_in(state: dict[str, Any], plan: ReplayPlan, row: asyncpg.Record) -> None:
+def count_in(state: dict[str, Any], plan: ReplayPlan, row: dict[str, Any]) -> None:
     """Add one page's counts to the job's state (per mapping for the skipped values)."""
     for key in ("profiles", "events", "updated"):
         state[key] = state.get(key, 0) + row[key]
@@ -248,7 +251,7 @@ def count_in(state: dict[str, Any], plan: ReplayPlan, row: asyncpg.Record) -> No
                 totals[owner] = totals.get(owner, 0) + n
 
 
-def _warn(ctx: JobContext[Any], plan: ReplayPlan, row: asyncpg.Record, after: str) -> None:
+def _warn(ctx: JobContext[Any], plan: ReplayPlan, row: dict[str, Any], after: str) -> None:
     page: dict[str, Any] = {}
     count_in(page, plan, row)
     if page["skipped"] or page["blocked"]:

@@ -3,10 +3,12 @@ operation and edge, and generated event values on generated profiles."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 import asyncpg
 import pytest
@@ -14,6 +16,8 @@ import pytest
 from services.cdp.mapping import MappingIn
 from services.cdp.mapping_store import MappingStore, PostCollectionMapping, ReplayPayload
 from services.cdp.store import q
+from supervisor.errors import JobStopped
+from supervisor.jobtypes import JobContext
 from tests.integration.segments.conftest import job_ctx, resources
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
@@ -208,3 +212,99 @@ async def test_events_at_the_same_time_apply_in_id_order(seg_pool: asyncpg.Pool)
     assert sql["docs"] == py["docs"]
     assert json.loads(sql["docs"]["p"]) == {"pii": {"email": "11@x"}, "aux": {
         "skus": ["S0", "S1", "S2"], "first": "F0"}}
+
+
+async def test_dependent_rules_use_the_python_engine_and_apply_in_order(
+        seg_pool: asyncpg.Pool) -> None:
+    await add_case_profiles(seg_pool, {"p": {}})
+    await add_events(seg_pool, [("p", "purchase", {"email": "a@x"}),
+                                ("p", "signup", {"email": "b@x"}),
+                                ("p", "purchase", {"email": "c@x"})])
+    await save_mappings(seg_pool, [
+        {"name": "first", "event_type": "purchase",
+         "event_to_profile": [rule("properties.email", 1, "pii.email")]},
+        {"name": "last", "event_type": "signup",
+         "event_to_profile": [rule("properties.email", 0, "pii.email")]}])
+    out = await PostCollectionMapping().run(job_ctx(resources(seg_pool),
+                                                    "post_collection_mapping"), payload())
+    assert out["engine"] == "python" and "two rules write 'pii.email'" in out["engine_reason"]
+    doc = await seg_pool.fetchval("SELECT doc FROM cdp_profiles WHERE id = 'p'")
+    assert doc["pii"] == {"email": "b@x"}  # set by the first purchase, overwritten, then kept
+
+
+async def test_sql_engine_resumes_from_its_checkpoint_and_twice_changes_nothing(
+        seg_pool: asyncpg.Pool) -> None:
+    docs = {pid: doc for pid, (doc, _) in CASES.items()}
+    await add_case_profiles(seg_pool, docs)
+    await add_events(seg_pool, [(pid, kind, props) for pid, (_, evs) in CASES.items()
+                                for kind, props in evs])
+    await save_mappings(seg_pool, MAPPINGS)
+    res = resources(seg_pool)
+    straight = await PostCollectionMapping().run(
+        job_ctx(res, "post_collection_mapping"), payload(sql_page_size=4))
+    want = await docs_text(seg_pool)
+    await pool_reset(seg_pool, docs)
+    ctx = job_ctx(res, "post_collection_mapping")
+
+    async def stop_after_a_page(_: dict[str, Any]) -> None:
+        ctx.stop_reason = "shutdown"
+
+    ctx._report = stop_after_a_page
+    with pytest.raises(JobStopped):
+        await PostCollectionMapping().run(ctx, payload(sql_page_size=4))
+    state = ctx.checkpoint_state
+    first_page = sorted(docs)[:4]
+    assert state is not None and state["after"] == first_page[-1]
+    # Undo the first page: a resumed run must not do it again, a restarted one would.
+    await pool_reset(seg_pool, {pid: docs[pid] for pid in first_page})
+    resumed = await PostCollectionMapping().run(
+        JobContext(uuid4(), "post_collection_mapping", 2, res, db=seg_pool,
+                   checkpoint_state=dict(state)), payload(sql_page_size=4))
+    got = await docs_text(seg_pool)
+    assert {pid: got[pid] for pid in first_page} == {
+        pid: json.dumps(docs[pid], sort_keys=True) for pid in first_page}
+    await PostCollectionMapping().run(job_ctx(res, "post_collection_mapping"),
+                                      payload(sql_page_size=4))
+    assert await docs_text(seg_pool) == want
+    assert {k: resumed[k] for k in ("profiles", "events", "updated", "skipped", "blocked")} == {
+        k: straight[k] for k in ("profiles", "events", "updated", "skipped", "blocked")}
+    again = await PostCollectionMapping().run(
+        job_ctx(res, "post_collection_mapping"), payload(sql_page_size=4))
+    assert again["engine"] == "sql" and again["updated"] == 0
+    assert await docs_text(seg_pool) == want
+
+
+async def pool_reset(pool: asyncpg.Pool, docs: dict[str, dict[str, Any]]) -> None:
+    """Put the profiles' docs back."""
+    await pool.executemany("UPDATE cdp_profiles SET doc = $2::text::jsonb WHERE id = $1",
+                           [(pid, json.dumps(doc)) for pid, doc in docs.items()])
+
+
+async def test_a_profile_changed_during_the_page_is_mapped_on_its_new_doc(
+        seg_pool: asyncpg.Pool) -> None:
+    await add_case_profiles(seg_pool, {"p": {}, "q": {}})
+    await add_events(seg_pool, [("p", "purchase", {"sku": "A"}), ("q", "purchase", {"sku": "B"})])
+    await save_mappings(seg_pool, MAPPINGS[:1])
+    writer = await seg_pool.acquire()
+    try:
+        tx = writer.transaction()
+        await tx.start()
+        # A live collector's update of p, not committed yet: the page's UPDATE waits for it.
+        await writer.execute("UPDATE cdp_profiles SET doc = doc || "
+                             "'{\"traits\": {\"live\": 1}}' WHERE id = 'p'")
+        job = asyncio.ensure_future(PostCollectionMapping().run(
+            job_ctx(resources(seg_pool), "post_collection_mapping"), payload()))
+        for _ in range(500):
+            if await seg_pool.fetchval("SELECT count(*) FROM pg_stat_activity "
+                                       "WHERE wait_event_type = 'Lock' "
+                                       "AND datname = current_database()"):
+                break
+            await asyncio.sleep(0.01)
+        await tx.commit()
+        out = await asyncio.wait_for(job, 30)
+    finally:
+        await seg_pool.release(writer)
+    docs = {r["id"]: r["doc"] for r in await seg_pool.fetch("SELECT id, doc FROM cdp_profiles")}
+    assert out["engine"] == "sql" and out["updated"] == 2
+    assert docs["p"] == {"traits": {"live": 1}, "aux": {"skus": ["A"]}}  # both writes kept
+    assert docs["q"] == {"aux": {"skus": ["B"]}}
