@@ -197,7 +197,8 @@ WHERE ours.email IS DISTINCT FROM theirs.email OR ours.skus IS DISTINCT FROM the
 """
 
 
-async def replay(pool: asyncpg.Pool, events: int, profiles: int) -> list[str]:
+async def replay(pool: asyncpg.Pool, events: int, profiles: int, engine: str = "auto"
+                 ) -> list[str]:
     """Replay two mappings over `events` events of `profiles` profiles, beside one UPDATE."""
     day = datetime(2026, 1, 10, tzinfo=UTC)
     await pool.execute(q("cdp_ensure_partition"), day)
@@ -208,7 +209,7 @@ async def replay(pool: asyncpg.Pool, events: int, profiles: int) -> list[str]:
             {"event": {"value": "properties.email"}, "op": 0, "profile": {"value": "pii.email"}},
             {"event": {"value": "properties.sku"}, "op": 2, "profile": {"value": "aux.skus"}}]}))
     res = SegmentsResources(pool, SegmentsSettings.model_validate({}), CdpStore(pool))
-    payload = ReplayPayload.model_validate({"from": day.isoformat(),
+    payload = ReplayPayload.model_validate({"from": day.isoformat(), "engine": engine,
                                             "to": (day + timedelta(days=1)).isoformat()})
     rss0 = rss_mib()
     t = time.perf_counter()
@@ -229,7 +230,7 @@ async def replay(pool: asyncpg.Pool, events: int, profiles: int) -> list[str]:
     ]
 
 
-async def main(profiles: int, events: int, only: str | None) -> None:
+async def main(profiles: int, events: int, only: str | None, engine: str) -> None:
     """Both measures (or the `only` one) in one scratch database."""
     # One warning per empty source value is the product's behaviour; here it is only noise.
     logging.getLogger("services.cdp.mapping").setLevel(logging.ERROR)
@@ -243,7 +244,7 @@ async def main(profiles: int, events: int, only: str | None) -> None:
             else:  # the replay alone: only the profiles its events belong to
                 print(f"profiles: {owners:,} (filled in {await fill_profiles(pool, owners):.1f} s)")
             if events and only != "segmentation":
-                for line in await replay(pool, events, owners):
+                for line in await replay(pool, events, owners, engine):
                     print(line)
         finally:
             await pool.close()
@@ -255,5 +256,7 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--only", choices=("segmentation", "replay"),
                         help="run one part (replay: with only the profiles its events have)")
+    parser.add_argument("--engine", choices=("auto", "python"), default="auto",
+                        help="the replay job's engine (python: never the SQL one)")
     args = parser.parse_args()
-    asyncio.run(main(args.profiles, args.events, args.only))
+    asyncio.run(main(args.profiles, args.events, args.only, args.engine))
