@@ -197,8 +197,8 @@ WHERE ours.email IS DISTINCT FROM theirs.email OR ours.skus IS DISTINCT FROM the
 """
 
 
-async def replay(pool: asyncpg.Pool, events: int, profiles: int, engine: str = "auto"
-                 ) -> list[str]:
+async def replay(pool: asyncpg.Pool, events: int, profiles: int, engine: str = "auto",
+                 workers: int = 1) -> list[str]:
     """Replay two mappings over `events` events of `profiles` profiles, beside one UPDATE."""
     day = datetime(2026, 1, 10, tzinfo=UTC)
     await pool.execute(q("cdp_ensure_partition"), day)
@@ -210,6 +210,7 @@ async def replay(pool: asyncpg.Pool, events: int, profiles: int, engine: str = "
             {"event": {"value": "properties.sku"}, "op": 2, "profile": {"value": "aux.skus"}}]}))
     res = SegmentsResources(pool, SegmentsSettings.model_validate({}), CdpStore(pool))
     payload = ReplayPayload.model_validate({"from": day.isoformat(), "engine": engine,
+                                            "page_workers": workers,
                                             "to": (day + timedelta(days=1)).isoformat()})
     rss0 = rss_mib()
     t = time.perf_counter()
@@ -230,7 +231,8 @@ async def replay(pool: asyncpg.Pool, events: int, profiles: int, engine: str = "
     ]
 
 
-async def main(profiles: int, events: int, only: str | None, engine: str) -> None:
+async def main(profiles: int, events: int, only: str | None, engine: str, workers: int
+               ) -> None:
     """Both measures (or the `only` one) in one scratch database."""
     # One warning per empty source value is the product's behaviour; here it is only noise.
     logging.getLogger("services.cdp.mapping").setLevel(logging.ERROR)
@@ -244,7 +246,7 @@ async def main(profiles: int, events: int, only: str | None, engine: str) -> Non
             else:  # the replay alone: only the profiles its events belong to
                 print(f"profiles: {owners:,} (filled in {await fill_profiles(pool, owners):.1f} s)")
             if events and only != "segmentation":
-                for line in await replay(pool, events, owners, engine):
+                for line in await replay(pool, events, owners, engine, workers):
                     print(line)
         finally:
             await pool.close()
@@ -258,5 +260,7 @@ if __name__ == "__main__":
                         help="run one part (replay: with only the profiles its events have)")
     parser.add_argument("--engine", choices=("auto", "python"), default="auto",
                         help="the replay job's engine (python: never the SQL one)")
+    parser.add_argument("--page-workers", type=int, default=1,
+                        help="the replay job's SQL pages at once (its page_workers)")
     args = parser.parse_args()
-    asyncio.run(main(args.profiles, args.events, args.only, args.engine))
+    asyncio.run(main(args.profiles, args.events, args.only, args.engine, args.page_workers))

@@ -10,6 +10,7 @@ Anything else keeps the Python engine (`refusal` says why).
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import re
@@ -206,12 +207,14 @@ def compile_replay(by_type: ByType, now: datetime) -> ReplayPlan | None:
 
 @dataclass
 class Window:
-    """What a replay covers: events of `types` inserted in [since, until), pages of `size`."""
+    """What a replay covers: events of `types` inserted in [since, until), pages of `size`,
+    `workers` pages at once."""
 
     since: datetime
     until: datetime
     types: list[str]
     size: int
+    workers: int = 1
 
 
 async def _page(pool: asyncpg.Pool, sql: str, args: Sequence[Any]) -> asyncpg.Record:
@@ -261,14 +264,33 @@ def _warn(ctx: JobContext[Any], plan: ReplayPlan, row: dict[str, Any], after: st
             "skipped": page["skipped"], "blocked": page["blocked"]})
 
 
+async def _bounds(db: asyncpg.Pool, after: str, w: Window) -> list[tuple[str, str]]:
+    """The next `w.workers` pages after `after`, as (after, upto) id bounds."""
+    out: list[tuple[str, str]] = []
+    while len(out) < w.workers:
+        upto = await db.fetchval(q("map_page_end"), after, w.size)
+        if upto is None:
+            break
+        out.append((after, upto))
+        after = upto
+    return out
+
+
 async def replay_sql(ctx: JobContext[Any], plan: ReplayPlan, w: Window,
                      state: dict[str, Any]) -> None:
-    """Page over cdp_profiles ids after state["after"], one statement and checkpoint a page."""
-    while (upto := await ctx.db.fetchval(q("map_page_end"), state["after"], w.size)) is not None:
-        row = await run_page(ctx.db, plan, w, state["after"], upto)
-        _warn(ctx, plan, row, state["after"])
-        count_in(state, plan, row)
-        state["after"] = upto
+    """Page over cdp_profiles ids after state["after"]; a checkpoint after each round of pages."""
+    while bounds := await _bounds(ctx.db, state["after"], w):
+        # Pages are disjoint id ranges: they run at once on their own connections; the
+        # checkpoint moves past a round only when all of its pages are done.
+        rows = await asyncio.gather(*(run_page(ctx.db, plan, w, a, u) for a, u in bounds),
+                                    return_exceptions=True)  # a failure waits for the others
+        done = [row for row in rows if not isinstance(row, BaseException)]
+        if len(done) < len(rows):
+            raise next(row for row in rows if isinstance(row, BaseException))
+        for (after, _), row in zip(bounds, done, strict=True):
+            _warn(ctx, plan, row, after)
+            count_in(state, plan, row)
+        state["after"] = bounds[-1][1]
         await ctx.checkpoint(state)
         await ctx.progress(state["profiles"], None, "profiles remapped")
         if ctx.should_stop():

@@ -99,6 +99,7 @@ class ReplayPayload(BaseModel):
     page_size: int = Field(default=500, ge=1, le=10_000)  # profiles a page, Python engine
     sql_page_size: int = Field(default=5_000, ge=1, le=100_000)  # the same, SQL engine
     engine: Literal["auto", "python"] = "auto"  # "python": never the SQL engine
+    page_workers: int = Field(default=1, ge=1, le=4)  # SQL engine: pages at once (connections)
 
     @model_validator(mode="after")
     def _order(self) -> ReplayPayload:
@@ -132,7 +133,8 @@ class PostCollectionMapping:
         # Both engines' "after" means every profile up to that id is done: either resumes.
         state = {"after": "", "profiles": 0, "events": 0, **(ctx.checkpoint_state or {})}
         if types and plan is not None:
-            window = Window(payload.since, payload.until, types, payload.sql_page_size)
+            window = Window(payload.since, payload.until, types, payload.sql_page_size,
+                            payload.page_workers)
             await replay_sql(ctx, plan, window, state)
         elif types:
             await self._replay_python(ctx, payload, by_type, state)

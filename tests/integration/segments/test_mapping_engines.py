@@ -169,7 +169,7 @@ async def test_engines_agree_on_every_hand_written_case(seg_pool: asyncpg.Pool,
                                 for kind, props in evs]
                      + [("ghost", "purchase", {"email": "g@x"})])  # no such profile
     await save_mappings(seg_pool, MAPPINGS)
-    sql, py = await both_engines(seg_pool, docs, sql_page_size=3, page_size=3)
+    sql, py = await both_engines(seg_pool, docs, sql_page_size=3, page_size=3, page_workers=2)
     assert (sql["engine"], py["engine"]) == ("sql", "python")
     assert sql["docs"] == py["docs"]
     assert (sql["events"], sql["profiles"]) == (py["events"], py["profiles"] - 1)  # the ghost
