@@ -11,7 +11,8 @@ import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.cdp.mapping import ByType, MappingIn, apply_mappings, loaded
-from services.cdp.mapping_sql import Window, compile_replay, refusal, replay_sql
+from services.cdp.mapping_pages import Window, replay_sql
+from services.cdp.mapping_sql import compile_replay, refusal
 from services.cdp.segments.condition import tree as t
 from services.cdp.segments.resources import SegmentsResources
 from services.cdp.store import q
