@@ -131,37 +131,36 @@ class _Builder:
         self.owners.append(owner)
         i = len(self.owners)
         src, dst = self.param(list(r.source), "text[]"), self.param(list(r.target), "text[]")
-        v = f"v{i}"
         self.parts["values"].append(
-            f"CASE WHEN {gate} THEN COALESCE(e.doc #> {src}, 'null'::jsonb) END AS {v}")
+            f"CASE WHEN {gate} THEN COALESCE(e.doc #> {src}, 'null'::jsonb) END AS v{i}")
+        # okN: the value is taken (decided once per event; the skips count the others)
+        taken = "" if r.op != APPEND else f" AND jsonb_typeof(v{i}) <> 'object'"
+        self.parts["windows"].append(f"cdp_map_filled(v{i}){taken} AS ok{i}")
+        self.parts["skips"].append(f"count(*) FILTER (WHERE NOT ok{i})")
         current = f"COALESCE(p.doc #> {dst}, 'null'::jsonb)"
         if r.op == APPEND:
-            # Equal values add nothing after the first (rN = 1): the fold is deduplicated,
-            # and is the answer when no value is a list and the target has none yet.
-            self.parts["windows"].append(
-                f"row_number() OVER (PARTITION BY profile_id, {v} ORDER BY insert_time, id) "
-                f"AS r{i}")
-            fold = self.fold(
-                f"jsonb_agg({v} ORDER BY insert_time, id) FILTER (WHERE r{i} = 1 "
-                f"AND cdp_map_filled({v}) AND jsonb_typeof({v}) <> 'object')")
-            lists = self.fold(
-                f"to_jsonb(bool_or(jsonb_typeof({v}) = 'array' AND cdp_map_filled({v})))")
-            self.parts["skips"].append(
-                f"count(*) FILTER (WHERE NOT cdp_map_filled({v}) OR jsonb_typeof({v}) = 'object')")
-            self.parts["finals"].append(
-                f"CASE WHEN {fold} IS NULL THEN NULL "
-                f"WHEN {lists} = 'false'::jsonb AND {current} = 'null'::jsonb THEN {fold} "
-                f"ELSE cdp_map_append(p.doc #> {dst}, {fold}) END")
+            self.parts["finals"].append(self.append(i, current, dst))
         else:
             order = "insert_time DESC, id DESC" if r.op == EQUALS else "insert_time, id"
-            fold = self.fold(
-                f"(array_agg({v} ORDER BY {order}) FILTER (WHERE cdp_map_filled({v})))[1]")
-            self.parts["skips"].append(f"count(*) FILTER (WHERE NOT cdp_map_filled({v}))")
+            fold = self.fold(f"(array_agg(v{i} ORDER BY {order}) FILTER (WHERE ok{i}))[1]")
             self.parts["finals"].append(fold if r.op != EQUALS_IF_NOT_EXISTS else (
                 f"CASE WHEN {current} = 'null'::jsonb THEN {fold} END"))
         self.parts["doc"].append(dst)
         self.parts["blocked"].append(
             f"(f[{i}] IS NOT NULL AND new #> {dst} IS DISTINCT FROM f[{i}])")
+
+    def append(self, i: int, current: str, dst: str) -> str:
+        """Rule i's window and folds as an append; its final value."""
+        # Equal values add nothing after the first (rN = 1): the fold is deduplicated,
+        # and is the answer when no value is a list and the target has none yet.
+        self.parts["windows"].append(
+            f"row_number() OVER (PARTITION BY profile_id, v{i} ORDER BY insert_time, id) AS r{i}")
+        fold = self.fold(f"jsonb_agg(v{i} ORDER BY insert_time, id) FILTER (WHERE r{i} = 1 "
+                         f"AND ok{i})")
+        lists = self.fold(f"to_jsonb(bool_or(ok{i} AND jsonb_typeof(v{i}) = 'array'))")
+        return (f"CASE WHEN {fold} IS NULL THEN NULL "
+                f"WHEN {lists} = 'false'::jsonb AND {current} = 'null'::jsonb THEN {fold} "
+                f"ELSE cdp_map_append(p.doc #> {dst}, {fold}) END")
 
     def sql(self) -> str:
         """map_replay_page with the slots filled."""

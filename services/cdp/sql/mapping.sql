@@ -68,11 +68,11 @@ SELECT set_config('work_mem', $1, true);
 -- its name in a comment) with expressions for each rule N, parameters from $6 on:
 --   values  per event: vN, the rule's source value (JSON null when missing; SQL NULL when the
 --           event is not of the mapping's type or its condition does not hold);
---   windows per event, for an append rule: rN, 1 where that value first appears;
---   folds   per profile: the rule's values folded in (insert_time, id) order (NULL: none) and,
---           for an append rule, whether one of them was a list;
---   skips   per profile: how many of the rule's values were skipped (empty, or an object to
---           append);
+--   windows per event: okN, whether the value is taken (filled; for an append rule, not an
+--           object either), and for an append rule rN, 1 where that value first appears;
+--   folds   per profile: the rule's taken values folded in (insert_time, id) order (NULL:
+--           none) and, for an append rule, whether one of them was a list;
+--   skips   per profile: how many of the rule's values were not taken;
 --   finals  the value to write at the rule's target given the profile's doc, NULL: none;
 --   doc     the new doc: cdp_map_set of each final value;
 --   blocked whether a final value could not be written (the path runs through a non-object).
