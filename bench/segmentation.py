@@ -198,7 +198,7 @@ WHERE ours.email IS DISTINCT FROM theirs.email OR ours.skus IS DISTINCT FROM the
 
 
 async def replay(pool: asyncpg.Pool, events: int, profiles: int, engine: str = "auto",
-                 workers: int = 1) -> list[str]:
+                 workers: int = 2) -> list[str]:
     """Replay two mappings over `events` events of `profiles` profiles, beside one UPDATE."""
     day = datetime(2026, 1, 10, tzinfo=UTC)
     await pool.execute(q("cdp_ensure_partition"), day)
@@ -260,7 +260,7 @@ if __name__ == "__main__":
                         help="run one part (replay: with only the profiles its events have)")
     parser.add_argument("--engine", choices=("auto", "python"), default="auto",
                         help="the replay job's engine (python: never the SQL one)")
-    parser.add_argument("--page-workers", type=int, default=1,
+    parser.add_argument("--page-workers", type=int, default=2,
                         help="the replay job's SQL pages at once (its page_workers)")
     args = parser.parse_args()
     asyncio.run(main(args.profiles, args.events, args.only, args.engine, args.page_workers))

@@ -100,7 +100,8 @@ class ReplayPayload(BaseModel):
     page_size: int = Field(default=500, ge=1, le=10_000)  # profiles a page, Python engine
     sql_page_size: int = Field(default=5_000, ge=1, le=100_000)  # the same, SQL engine
     engine: Literal["auto", "python"] = "auto"  # "python": never the SQL engine
-    page_workers: int = Field(default=1, ge=1, le=4)  # SQL engine: pages at once (connections)
+    # SQL engine: pages at once, a connection (a PostgreSQL core) each, as SEGMENTATION_PARALLEL
+    page_workers: int = Field(default=2, ge=1, le=4)
 
     @model_validator(mode="after")
     def _order(self) -> ReplayPayload:

@@ -250,19 +250,19 @@ async def test_sql_engine_resumes_from_its_checkpoint_and_twice_changes_nothing(
         ctx.stop_reason = "shutdown"
 
     ctx._report = stop_after_a_page
-    with pytest.raises(JobStopped):
+    with pytest.raises(JobStopped):  # after the first round: two pages of 4
         await PostCollectionMapping().run(ctx, payload(sql_page_size=4))
     state = ctx.checkpoint_state
-    first_page = sorted(docs)[:4]
-    assert state is not None and state["after"] == first_page[-1]
-    # Undo the first page: a resumed run must not do it again, a restarted one would.
-    await pool_reset(seg_pool, {pid: docs[pid] for pid in first_page})
+    first_round = sorted(docs)[:8]
+    assert state is not None and state["after"] == first_round[-1]
+    # Undo the first round: a resumed run must not do it again, a restarted one would.
+    await pool_reset(seg_pool, {pid: docs[pid] for pid in first_round})
     resumed = await PostCollectionMapping().run(
         JobContext(uuid4(), "post_collection_mapping", 2, res, db=seg_pool,
                    checkpoint_state=dict(state)), payload(sql_page_size=4))
     got = await docs_text(seg_pool)
-    assert {pid: got[pid] for pid in first_page} == {
-        pid: json.dumps(docs[pid], sort_keys=True) for pid in first_page}
+    assert {pid: got[pid] for pid in first_round} == {
+        pid: json.dumps(docs[pid], sort_keys=True) for pid in first_round}
     await PostCollectionMapping().run(job_ctx(res, "post_collection_mapping"),
                                       payload(sql_page_size=4))
     assert await docs_text(seg_pool) == want
