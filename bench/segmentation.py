@@ -91,15 +91,20 @@ def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def segmentation(pool: asyncpg.Pool, n: int) -> list[str]:
-    """Fill, copy, run both sides, compare; the result lines."""
+async def fill_profiles(pool: asyncpg.Pool, n: int) -> float:
+    """N profiles, and `base`: the hand-written side's copy of them; seconds taken."""
     t = time.perf_counter()
     await pool.execute(FILL, n)
     for sql in ("CREATE TABLE base AS SELECT * FROM cdp_profiles",
                 "ALTER TABLE base ADD PRIMARY KEY (id)", "VACUUM ANALYZE base",
                 "VACUUM ANALYZE cdp_profiles"):
         await pool.execute(sql)
-    fill = time.perf_counter() - t
+    return time.perf_counter() - t
+
+
+async def segmentation(pool: asyncpg.Pool, n: int) -> list[str]:
+    """Fill, copy, run both sides, compare; the result lines."""
+    fill = await fill_profiles(pool, n)
     store = SegmentStore(pool)
     for name, cond, _ in SEGMENTS:
         await store.save(SegmentIn(name=name, condition=cond))
@@ -174,8 +179,26 @@ UPDATE base b SET doc = jsonb_set(
 FROM agg WHERE b.id = agg.profile_id
 """
 
+# Each profile's pii.email and aux.skus as a sorted set (a scalar counts as a set of one).
+_EMAIL_SKUS = """
+SELECT id, doc->'pii'->'email' AS email,
+       (SELECT array_agg(DISTINCT x ORDER BY x) FROM jsonb_array_elements(
+            CASE WHEN jsonb_typeof(doc->'aux'->'skus') = 'array' THEN doc->'aux'->'skus'
+                 ELSE jsonb_build_array(doc->'aux'->'skus') END) AS x
+        WHERE x <> 'null'::jsonb) AS skus
+FROM {table}
+"""
+# Profiles where ours (cdp_profiles) and the hand-written side (base) disagree on either.
+REPLAY_DIFFER = f"""
+WITH ours AS ({_EMAIL_SKUS.format(table="cdp_profiles")}),
+     theirs AS ({_EMAIL_SKUS.format(table="base")})
+SELECT count(*) FROM ours FULL JOIN theirs USING (id)
+WHERE ours.email IS DISTINCT FROM theirs.email OR ours.skus IS DISTINCT FROM theirs.skus
+"""
 
-async def replay(pool: asyncpg.Pool, events: int, profiles: int) -> list[str]:
+
+async def replay(pool: asyncpg.Pool, events: int, profiles: int, engine: str = "auto",
+                 workers: int = 2) -> list[str]:
     """Replay two mappings over `events` events of `profiles` profiles, beside one UPDATE."""
     day = datetime(2026, 1, 10, tzinfo=UTC)
     await pool.execute(q("cdp_ensure_partition"), day)
@@ -186,34 +209,44 @@ async def replay(pool: asyncpg.Pool, events: int, profiles: int) -> list[str]:
             {"event": {"value": "properties.email"}, "op": 0, "profile": {"value": "pii.email"}},
             {"event": {"value": "properties.sku"}, "op": 2, "profile": {"value": "aux.skus"}}]}))
     res = SegmentsResources(pool, SegmentsSettings.model_validate({}), CdpStore(pool))
-    payload = ReplayPayload.model_validate({"from": day.isoformat(),
+    payload = ReplayPayload.model_validate({"from": day.isoformat(), "engine": engine,
+                                            "page_workers": workers,
                                             "to": (day + timedelta(days=1)).isoformat()})
+    rss0 = rss_mib()
     t = time.perf_counter()
-    await PostCollectionMapping().run(JobContext(uuid4(), "post_collection_mapping", 1, res,
-                                                 db=pool), payload)
+    out = await PostCollectionMapping().run(JobContext(
+        uuid4(), "post_collection_mapping", 1, res, db=pool), payload)
     ours = time.perf_counter() - t
     t = time.perf_counter()
     await pool.execute(MAPPING_SQL, day, day + timedelta(days=1))
     base = time.perf_counter() - t
+    differ = await pool.fetchval(REPLAY_DIFFER)
     return [
-        f"events: {events:,} over {profiles:,} profiles",
+        f"events: {events:,} over {profiles:,} profiles; engine {out['engine']}, "
+        f"{out['events']:,} events of {out['profiles']:,} profiles mapped",
         row("mapping replay (2 rules)", f"{ours:.2f} s", f"{base:.2f} s",
             f"ratio {ours / base:.2f}x; {events / ours:,.0f} events/s"),
-        row("peak RSS after the replay", f"{rss_mib():.0f} MiB"),
+        row("peak RSS before / after the replay", f"{rss0:.0f} / {rss_mib():.0f} MiB"),
+        row("profiles whose email or skus differ", f"{differ}", "", "(must be 0)"),
     ]
 
 
-async def main(profiles: int, events: int) -> None:
-    """Both measures in one scratch database."""
+async def main(profiles: int, events: int, only: str | None, engine: str, workers: int
+               ) -> None:
+    """Both measures (or the `only` one) in one scratch database."""
     # One warning per empty source value is the product's behaviour; here it is only noise.
     logging.getLogger("services.cdp.mapping").setLevel(logging.ERROR)
+    owners = min(profiles, max(events // 10, 1))
     async with scratch_database("bench_segments") as dsn:
         pool = await create_pool(dsn, min_size=1, max_size=4)
         try:
-            for line in await segmentation(pool, profiles):
-                print(line)
-            if events:
-                for line in await replay(pool, events, min(profiles, max(events // 10, 1))):
+            if only != "replay":
+                for line in await segmentation(pool, profiles):
+                    print(line)
+            else:  # the replay alone: only the profiles its events belong to
+                print(f"profiles: {owners:,} (filled in {await fill_profiles(pool, owners):.1f} s)")
+            if events and only != "segmentation":
+                for line in await replay(pool, events, owners, engine, workers):
                     print(line)
         finally:
             await pool.close()
@@ -223,5 +256,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profiles", type=int, default=1_000_000)
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--only", choices=("segmentation", "replay"),
+                        help="run one part (replay: with only the profiles its events have)")
+    parser.add_argument("--engine", choices=("auto", "python"), default="auto",
+                        help="the replay job's engine (python: never the SQL one)")
+    parser.add_argument("--page-workers", type=int, default=2,
+                        help="the replay job's SQL pages at once (its page_workers)")
     args = parser.parse_args()
-    asyncio.run(main(args.profiles, args.events))
+    asyncio.run(main(args.profiles, args.events, args.only, args.engine, args.page_workers))

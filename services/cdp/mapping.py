@@ -3,7 +3,9 @@ replayed over history by the `post_collection_mapping` job.
 
 Operations: 0 equals (overwrite), 1 equals if the profile has no value yet, 2 append (a scalar
 or the items of a list, each only if the list lacks it, so a replay adds nothing twice; a dict
-is refused). Targets only under ALLOWED_TARGETS; an empty source value is skipped with a warning.
+is refused). "Lacks" compares JSON values (json_equal: numbers by value, a boolean never equals
+a number), which is jsonb's equality in the SQL replay engine (mapping_sql.py). Targets only
+under ALLOWED_TARGETS; an empty source value is skipped with a warning.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from services.cdp.model import normalise_type
 from services.cdp.segments.condition import evaluate
 from services.cdp.segments.condition import tree as t
-from services.cdp.segments.condition.evaluate import MISSING, lookup
+from services.cdp.segments.condition.evaluate import MISSING, json_equal, lookup
 from services.cdp.segments.model import check_condition, segment_id
 
 if TYPE_CHECKING:
@@ -31,6 +33,7 @@ ALLOWED_TARGETS = ("data", "traits", "pii", "ids", "stats", "segments", "interes
                    "aux", "misc", "trash")
 EQUALS, EQUALS_IF_NOT_EXISTS, APPEND = 0, 1, 2
 MAPPING_SOURCES = ("event", "profile")
+ByType = dict[str, list[tuple["MappingIn", t.Condition | None]]]
 
 
 def _path(value: str, source: str) -> str:
@@ -154,7 +157,8 @@ def apply_rule(profile: dict[str, Any], event: dict[str, Any], rule: Rule) -> st
         new = list(current) if isinstance(current, list) else (
             [] if current is MISSING or current is None else [current])
         for v in value if isinstance(value, list) else [value]:
-            if v not in new:
+            # JSON equality, as jsonb's in the SQL engine: 1 == 1.0, but True is not 1.
+            if not any(json_equal(v, old) for old in new):
                 new.append(copy.deepcopy(v) if isinstance(v, dict | list) else v)
         value = new
     elif isinstance(value, dict | list):  # the profile must not share objects with the event
@@ -177,9 +181,9 @@ def apply_mappings(profile: dict[str, Any], event: dict[str, Any],
     return warnings
 
 
-def loaded(rows: list[Any]) -> dict[str, list[tuple[MappingIn, t.Condition | None]]]:
+def loaded(rows: list[Any]) -> ByType:
     """Stored mapping rows by event type, parsed once."""
-    out: dict[str, list[tuple[MappingIn, t.Condition | None]]] = {}
+    out: ByType = {}
     for r in rows:
         m = MappingIn.model_validate(r["record"])
         out.setdefault(m.event_type.id, []).append((m, m.parsed()))

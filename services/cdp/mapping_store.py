@@ -5,19 +5,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from services.cdp.mapping import MappingIn, apply_mappings, loaded
+from services.cdp.mapping import ByType, MappingIn, apply_mappings, loaded
+from services.cdp.mapping_pages import Window, replay_sql
+from services.cdp.mapping_sql import compile_replay, refusal
 from services.cdp.segments.condition import tree as t
 from services.cdp.segments.resources import SegmentsResources
 from services.cdp.store import q
 from supervisor.jobtypes import JobContext, JobDefaults
 
 log = logging.getLogger("services.cdp.mapping")
-ByType = dict[str, list[tuple[MappingIn, t.Condition | None]]]
 
 
 class MappingStore:
@@ -96,7 +97,11 @@ class ReplayPayload(BaseModel):
     since: datetime = Field(alias="from")
     until: datetime = Field(alias="to")
     mappings: list[str] = Field(default_factory=list, max_length=1000)
-    page_size: int = Field(default=500, ge=1, le=10_000)
+    page_size: int = Field(default=500, ge=1, le=10_000)  # profiles a page, Python engine
+    sql_page_size: int = Field(default=5_000, ge=1, le=100_000)  # the same, SQL engine
+    engine: Literal["auto", "python"] = "auto"  # "python": never the SQL engine
+    # SQL engine: pages at once, a connection (a PostgreSQL core) each, as SEGMENTATION_PARALLEL
+    page_workers: int = Field(default=2, ge=1, le=4)
 
     @model_validator(mode="after")
     def _order(self) -> ReplayPayload:
@@ -111,7 +116,9 @@ class ReplayPayload(BaseModel):
 
 class PostCollectionMapping:
     """The `post_collection_mapping` job: profiles in id order, each page one transaction;
-    running it twice over the same range gives the same profiles."""
+    running it twice over the same range gives the same profiles. The SQL engine
+    (mapping_sql.py) computes a page in one statement; the Python engine applies the events
+    one by one, for mappings the SQL one does not take (the result's `engine` says which)."""
 
     name = "post_collection_mapping"
     payload_model = ReplayPayload
@@ -119,14 +126,38 @@ class PostCollectionMapping:
 
     async def run(self, ctx: JobContext[SegmentsResources], payload: ReplayPayload
                   ) -> dict[str, Any]:
-        """Page through profiles with events of mapped types in the range."""
-        store = MappingStore(ctx.resources.pool)
+        """Replay with the SQL engine when the mappings compile, else the Python one."""
         rows = await ctx.db.fetch(q("map_records"), None, True, None)
         by_type = loaded([r for r in rows if not payload.mappings or r["id"] in payload.mappings])
         types = sorted(by_type)
+        why = "the payload asks for it" if payload.engine == "python" else refusal(by_type)
+        plan = None if why else compile_replay(by_type, datetime.now(UTC))
+        # Both engines' "after" means every profile up to that id is done: either resumes.
+        state = {"after": "", "profiles": 0, "events": 0, **(ctx.checkpoint_state or {})}
+        if types and plan is not None:
+            window = Window(payload.since, payload.until, types, payload.sql_page_size,
+                            payload.page_workers)
+            await replay_sql(ctx, plan, window, state)
+        elif types:
+            await self._replay_python(ctx, payload, by_type, state)
+        out: dict[str, Any] = {
+            "engine": "python" if plan is None else "sql",
+            "mappings": sum(len(v) for v in by_type.values()), "types": types,
+            "profiles": state["profiles"], "events": state["events"]}
+        if plan is None:
+            out["engine_reason"] = why or "too many rules and conditions for one statement"
+        else:
+            out |= {k: state.get(k, {}) for k in ("skipped", "blocked")}
+            out["updated"] = state.get("updated", 0)
+        return out
+
+    async def _replay_python(self, ctx: JobContext[SegmentsResources], payload: ReplayPayload,
+                             by_type: ByType, state: dict[str, Any]) -> None:
+        """Page through profiles with events of mapped types in the range, in Python."""
+        store = MappingStore(ctx.resources.pool)
+        types = sorted(by_type)
         keys = read_keys(by_type)
-        state = dict(ctx.checkpoint_state or {"after": "", "profiles": 0, "events": 0})
-        while types:
+        while True:
             page = [r["profile_id"] for r in await ctx.db.fetch(
                 q("map_replay_profiles"), state["after"], payload.since, payload.until,
                 payload.page_size, types)]
@@ -143,5 +174,3 @@ class PostCollectionMapping:
             await ctx.progress(state["profiles"], None, "profiles remapped")
             if ctx.should_stop():
                 ctx.stop()
-        return {"mappings": sum(len(v) for v in by_type.values()), "types": types,
-                "profiles": state["profiles"], "events": state["events"]}

@@ -88,3 +88,12 @@ def test_condition_gates_a_mapping_and_is_checked_on_save() -> None:
     with pytest.raises(FieldError) as info:
         bad.parsed()
     assert info.value.field == "config.condition" and "column" in info.value.message
+
+
+def test_append_compares_json_values() -> None:
+    profile: dict[str, Any] = {"aux": {"n": [1]}}
+    for v in (1.0, True, 0, False, "1", {"a": 1}, [2]):
+        apply_rule(profile, {"v": [v]}, rule("v", 2, "aux.n"))
+    # 1.0 equals 1 (jsonb's equality), but True is not 1 and False is not 0 (Python's would)
+    assert profile["aux"]["n"] == [1, True, 0, False, "1", {"a": 1}, [2]]
+    assert [type(v) for v in profile["aux"]["n"][:4]] == [int, bool, int, bool]

@@ -53,3 +53,68 @@ FROM cdp_events
 WHERE profile_id = ANY($1::text[]) AND insert_time >= $2 AND insert_time < $3
   AND type = ANY($4::text[])
 ORDER BY profile_id, insert_time, id;
+
+-- name: map_page_end
+-- The last profile id of the next $2 profiles after $1 (NULL when none are left).
+SELECT max(id) FROM (SELECT id FROM cdp_profiles WHERE id > $1 ORDER BY id LIMIT $2) AS page;
+
+-- name: map_page_memory
+-- work_mem $1 for the rest of this transaction: a page's sorts and its calc rows stay in memory.
+SELECT set_config('work_mem', $1, true);
+
+-- name: map_replay_page
+-- The mapping replay of the profiles with $1 < id <= $2 in one statement, over their events of
+-- types $5 inserted in [$3, $4). services/cdp/mapping_sql.py fills the slots (each marked with
+-- its name in a comment) with expressions for each rule N, parameters from $6 on:
+--   values  per event: vN, the rule's source value (JSON null when missing; SQL NULL when the
+--           event is not of the mapping's type or its condition does not hold);
+--   windows per event: okN, whether the value is taken (filled; for an append rule, not an
+--           object either), and for an append rule rN, 1 where that value first appears;
+--   folds   per profile: the rule's taken values folded in (insert_time, id) order (NULL:
+--           none) and, for an append rule, whether one of them was a list;
+--   skips   per profile: how many of the rule's values were not taken;
+--   finals  the value to write at the rule's target given the profile's doc, NULL: none;
+--   doc     the new doc: cdp_map_set of each final value;
+--   blocked whether a final value could not be written (the path runs through a non-object).
+-- Only changed profiles are updated, and only while their doc is the one read (a concurrent
+-- writer's profile is left out and counted in `raced`: the caller runs the page again). The
+-- result: profiles with events, their events, profiles updated, raced, and per rule the
+-- skipped values and blocked profiles.
+WITH ev AS (
+    SELECT e0.* /*windows*/
+    FROM (SELECT e.profile_id, e.insert_time, e.id /*values*/
+          FROM cdp_events e
+          WHERE e.profile_id > $1 AND e.profile_id <= $2
+            AND e.insert_time >= $3 AND e.insert_time < $4 AND e.type = ANY($5::text[])
+          OFFSET 0) AS e0  -- a fence: each value is computed once per event
+), per AS (
+    SELECT profile_id, count(*) AS events,
+           ARRAY[]::jsonb[] /*folds*/ AS folds, ARRAY[]::bigint[] /*skips*/ AS skips
+    FROM ev
+    GROUP BY profile_id
+), finals AS (
+    SELECT p.id, p.doc AS old, per.events, per.skips,
+           ARRAY[]::jsonb[] /*finals*/ AS f
+    FROM per JOIN cdp_profiles p ON p.id = per.profile_id
+    WHERE p.id > $1 AND p.id <= $2
+    OFFSET 0  -- a fence: the doc slot reads each final value, computed once
+), calc AS MATERIALIZED (
+    SELECT id, old, new, events, skips, ARRAY[]::boolean[] /*blocked*/ AS blocked
+    FROM (SELECT id, old, old /*doc*/ AS new, events, skips, f FROM finals OFFSET 0) AS n
+    -- (the fence again: blocked reads the new doc)
+), changed AS (
+    UPDATE cdp_profiles p SET doc = c.new
+    FROM calc c
+    WHERE p.id = c.id AND c.new IS DISTINCT FROM c.old AND p.doc = c.old
+      AND p.id > $1 AND p.id <= $2  -- the page, for the planner
+    RETURNING p.id
+)
+SELECT (SELECT count(*) FROM calc) AS profiles,
+       (SELECT COALESCE(sum(events), 0) FROM calc)::bigint AS events,
+       (SELECT count(*) FROM changed) AS updated,
+       (SELECT count(*) FROM calc WHERE new IS DISTINCT FROM old) - (SELECT count(*) FROM changed)
+           AS raced,
+       ARRAY(SELECT COALESCE(sum(s), 0)::bigint FROM calc, unnest(skips) WITH ORDINALITY AS u(s, i)
+             GROUP BY i ORDER BY i) AS skipped,
+       ARRAY(SELECT count(*) FILTER (WHERE b) FROM calc, unnest(blocked) WITH ORDINALITY AS u(b, i)
+             GROUP BY i ORDER BY i) AS blocked;
