@@ -87,11 +87,13 @@ async def ledger(pool: asyncpg.Pool) -> None:
 
 
 async def test_a_suspect_is_processing_in_the_database_before_its_handler_runs(
-    config: Any, store: JobStore, pool: asyncpg.Pool
+    config: Any, store: JobStore, pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A job whose claim was lost with a dead process before must count as running when it
     # starts again, or a job that kills its process at once would never have its crashes
-    # counted. Other jobs start at once (their start mark follows if they run long).
+    # counted. Other jobs start at once (their start mark follows if they run long: here
+    # never, or a loaded machine that delays a handler past the mark's 20 ms would mark it).
+    monkeypatch.setattr("supervisor.lanes.pool.STARTED_MARK_DELAY", 3600.0)
     for _ in range(20):
         await store.create("see_own_status", {})
     await pool.execute("UPDATE jobs SET lost_claims = 1 WHERE id % 2 = 0")
