@@ -30,8 +30,6 @@ from supervisor.runtime.eventloop import backend_options
 from supervisor.store.db import create_pool
 from supervisor.store.jobs import JobStore
 
-PEER_NOTES = "PgQueuer 1.6 ~9,000/s (1 proc); bare loop ~45,000/s"
-
 
 async def enqueue(store: JobStore, jobs: int) -> float:
     """Insert `jobs` noop jobs in batches of 1,000; jobs/s."""
@@ -138,18 +136,20 @@ async def main(jobs: int, rounds: int) -> None:
         singles = await single_creates(JobStore(pool), 2000)
         await pool.close()
     lat = await pickup(200, 20)
+    bare_lat = await peers.bare_pickup(200, 20)
     print(f"supervisor throughput bench: {jobs} no-op jobs, median of {rounds} round(s)")
     print(row("measure", "supervisor", "baseline", "target / note"))
     print(row("enqueue, batches of 1,000 (jobs/s)", f"{median(enq):,.0f}"))
     print(row("enqueue, single INSERTs x8 clients (jobs/s)", f"{singles:,.0f}"))
     print(row("drain, defaults: 4 workers, queue 100 (jobs/s)", f"{median(drained):,.0f}",
-              f"{median(bare):,.0f} bare", f">= 15,000; {PEER_NOTES}"))
+              f"{median(bare):,.0f} bare", ">= 15,000; --peers: PgQueuer, strong bare loop"))
     print(row("drain, 8 workers, queue 1,000 (jobs/s)", f"{median(tuned):,.0f}",
               f"{median(bare):,.0f} bare"))
     print(row("drain as a fraction of the bare loop", f"{median(drained) / median(bare):.0%}"))
     print(row("pickup latency p50 at 20 jobs/s (ms)", f"{percentile(lat, 50):.2f}",
-              "2.2 bare NOTIFY", "<= 3 ms; PgQueuer ~3.8-4"))
-    print(row("pickup latency p99 at 20 jobs/s (ms)", f"{percentile(lat, 99):.2f}"))
+              f"{percentile(bare_lat, 50):.2f} bare NOTIFY", "<= 3 ms"))
+    print(row("pickup latency p99 at 20 jobs/s (ms)", f"{percentile(lat, 99):.2f}",
+              f"{percentile(bare_lat, 99):.2f} bare NOTIFY"))
 
 
 async def index_cost(jobs: int, rounds: int, index: str = "jobs_type_idx") -> None:
