@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 
 from services.cdp.mapping_sql import ReplayPlan
-from services.cdp.store import q
+from services.cdp.store import next_pages, q
 from supervisor.errors import RetryAfter
 from supervisor.jobtypes import JobContext
 
@@ -80,22 +80,10 @@ def _warn(ctx: JobContext[Any], plan: ReplayPlan, row: dict[str, Any], after: st
             "skipped": page["skipped"], "blocked": page["blocked"]})
 
 
-async def _bounds(db: asyncpg.Pool, after: str, w: Window) -> list[tuple[str, str]]:
-    """The next `w.workers` pages after `after`, as (after, upto) id bounds."""
-    out: list[tuple[str, str]] = []
-    while len(out) < w.workers:
-        upto = await db.fetchval(q("map_page_end"), after, w.size)
-        if upto is None:
-            break
-        out.append((after, upto))
-        after = upto
-    return out
-
-
 async def replay_sql(ctx: JobContext[Any], plan: ReplayPlan, w: Window,
                      state: dict[str, Any]) -> None:
     """Page over cdp_profiles ids after state["after"]; a checkpoint after each round of pages."""
-    while bounds := await _bounds(ctx.db, state["after"], w):
+    while bounds := await next_pages(ctx.db, state["after"], w.size, w.workers):
         # Pages are disjoint id ranges: they run at once on their own connections; the
         # checkpoint moves past a round only when all of its pages are done.
         rows = await asyncio.gather(*(run_page(ctx.db, plan, w, a, u) for a, u in bounds),

@@ -15,7 +15,7 @@ from services.cdp.segments.condition import tree as t
 from services.cdp.segments.model import check_condition
 from services.cdp.segments.resources import SegmentsResources
 from services.cdp.segments.store import Outcome, Plan, SegmentStore, plan
-from services.cdp.store import q
+from services.cdp.store import next_pages, q
 from supervisor.jobtypes import JobContext, JobDefaults
 
 log = logging.getLogger("services.cdp.segments")
@@ -76,30 +76,20 @@ class Segmentation:
         after = str(state.get("after", ""))
         done = int(state.get("done", 0))
         parallel = ctx.resources.settings.segmentation_parallel
-        while ends := await self._next_saves(store, after, chunk, parallel):
+        while bounds := await next_pages(store.pool, after, chunk, parallel):
             # The saves run side by side on their own connections (the work is PostgreSQL's,
             # one core each); the checkpoint follows the last, and a save repeated after a
             # crash between them changes nothing (it only adds and removes what differs).
-            bounds = list(zip([after, *ends[:-1]], ends, strict=True))
             for outcome in await _side_by_side(
                     store.apply(p, after=lo, upto=hi, job=ctx.uuid, triggers=triggers)
                     for lo, hi in bounds):
                 total.add(outcome)
-            after, done = ends[-1], done + chunk * len(ends)
+            after, done = bounds[-1][1], done + chunk * len(bounds)
             state.update(after=after, done=done, outcome=total.as_dict())
             await ctx.checkpoint(state)  # a save: the next attempt resumes after `after`
             await ctx.progress(done, None, f"profiles up to {after!r} segmented")
             if ctx.should_stop():
                 ctx.stop()
-
-    @staticmethod
-    async def _next_saves(store: SegmentStore, after: str, chunk: int, n: int) -> list[str]:
-        """The last ids of the next `n` saves of `chunk` profiles after `after` (or fewer)."""
-        ends: list[str] = []
-        while len(ends) < n and (end := await store.page_end(ends[-1] if ends else after,
-                                                             chunk)) is not None:
-            ends.append(end)
-        return ends
 
     async def _queue(self, ctx: JobContext[SegmentsResources], store: SegmentStore, p: Plan,
                      total: Outcome, chunk: int, triggers: bool) -> None:

@@ -109,11 +109,6 @@ class SegmentStore:
         """Enabled conditional segments listening to any of these event types."""
         return list(await self.pool.fetch(q("seg_for_event_types"), list(types)))
 
-    async def page_end(self, after: str, size: int) -> str | None:
-        """The last id of the next `size` profiles after `after`."""
-        end: str | None = await self.pool.fetchval(q("seg_page_end"), after, size)
-        return end
-
     async def apply(self, p: Plan, *, after: str = "", upto: str = "",
                     ids: Sequence[str] = (), origin: str = "segmentation",
                     job: UUID | None = None, triggers: bool = False) -> asyncpg.Record:

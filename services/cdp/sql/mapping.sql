@@ -54,10 +54,6 @@ WHERE profile_id = ANY($1::text[]) AND insert_time >= $2 AND insert_time < $3
   AND type = ANY($4::text[])
 ORDER BY profile_id, insert_time, id;
 
--- name: map_page_end
--- The last profile id of the next $2 profiles after $1 (NULL when none are left).
-SELECT max(id) FROM (SELECT id FROM cdp_profiles WHERE id > $1 ORDER BY id LIMIT $2) AS page;
-
 -- name: map_page_memory
 -- work_mem $1 for the rest of this transaction: a page's sorts and its calc rows stay in memory.
 SELECT set_config('work_mem', $1, true);

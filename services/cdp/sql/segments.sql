@@ -30,10 +30,6 @@ ORDER BY id LIMIT 500;
 -- name: seg_enabled
 SELECT * FROM cdp_segments WHERE enabled AND kind = $1 ORDER BY id;
 
--- name: seg_page_end
--- The last profile id of the next $2 profiles after $1 (NULL when none are left).
-SELECT max(id) FROM (SELECT id FROM cdp_profiles WHERE id > $1 ORDER BY id LIMIT $2) AS page;
-
 -- name: seg_page
 -- The next $2 profiles after $1, for workflow segmentation.
 SELECT id, doc FROM cdp_profiles WHERE id > $1 ORDER BY id LIMIT $2;
