@@ -189,6 +189,7 @@ class Daemon:
         async with pool.acquire() as conn:
             await migrate(conn, self.families.migration_sources())
         jobs, nodes, hub = JobStore(pool, claim_pool), NodeStore(pool), WakeHub()
+        stack.push_async_callback(jobs.close)  # runs before claim_pool.close: it holds two
         rt = Runtime(self.config, self.families, self.registry, dsn, pool, job_pool, jobs, nodes,
                      hub, StatusWriter(jobs),
                      Node(nodes, self.only, self.config.node_heartbeat_seconds))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from supervisor.config import Config, mask_dsn
 
@@ -127,3 +130,37 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 def _explain(dsn: str, exc: BaseException) -> str:
     return (f"cannot connect to PostgreSQL at {mask_dsn(dsn)}: {exc}. Check that the server is "
             "running and DATABASE_URL is right, or unset DATABASE_URL to use the embedded one.")
+
+
+class HeldConnection:
+    """One connection of a pool, kept acquired by a caller that runs one statement at a time.
+
+    `Pool.fetch` acquires and releases around every statement, and asyncpg runs the release in
+    a shielded task: one more event-loop turn before the caller sees its rows. A lane's claims
+    are on the pickup path, one after the other, so each lane keeps its connection. Any error or
+    cancellation inside `use()` hands the connection back to the pool, which resets or replaces
+    it; the next `use()` acquires afresh, so a restarted server costs one failed statement.
+    """
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._conn: PoolConnectionProxy | None = None
+        self._lock = asyncio.Lock()  # a second caller waits instead of interleaving statements
+
+    @asynccontextmanager
+    async def use(self) -> AsyncIterator[PoolConnectionProxy]:
+        async with self._lock:
+            conn = self._conn
+            if conn is None:
+                conn = self._conn = await self._pool.acquire()
+            try:
+                yield conn
+            except BaseException:
+                await self.release()
+                raise
+
+    async def release(self) -> None:
+        """Give the connection back (before the pool closes: Pool.close waits for it)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await self._pool.release(conn)

@@ -11,11 +11,14 @@ from uuid import UUID
 
 import asyncpg
 
+from supervisor.store.db import HeldConnection
 from supervisor.store.limits_sql import claim_capped
 from supervisor.store.sql import q
 
 if TYPE_CHECKING:
     from supervisor.store.ports import TypeCap
+
+LANES = ("first_time", "retry")  # the claim lanes: open jobs, and failed jobs that are due
 
 
 @dataclass(slots=True)
@@ -96,9 +99,19 @@ class JobStore:
         # Claims may go through a pool that does not wait for the WAL flush (see db.create_pool):
         # a claim lost in a database crash leaves the job open, and the token fences the rest.
         self.claim_pool = claim_pool or pool
+        # A store given a claim pool of its own (the daemon's) keeps one of its connections per
+        # lane: a claim then returns without the pool's release turn (see HeldConnection). On a
+        # shared pool it acquires per claim, so that pool can close without asking the store.
+        self._held = ({lane: HeldConnection(claim_pool) for lane in LANES}
+                      if claim_pool is not None else {})
         # Extra cross-process announcement (Redis) of 'open' and 'cancel:<uuid>'; PostgreSQL
         # NOTIFY already carries them, this is for setups where NOTIFY cannot reach.
         self.announce: Callable[[str], Awaitable[None]] | None = None
+
+    async def close(self) -> None:
+        """Hand the lanes' held connections back, before their pool closes."""
+        for held in self._held.values():
+            await held.release()
 
     async def _announce(self, topic: str) -> None:
         if self.announce is not None:
@@ -153,11 +166,13 @@ class JobStore:
     async def claim(self, lane: str, node_id: UUID, limit: int,
                     caps: Sequence[TypeCap] = ()) -> builtins.list[Claimed]:
         """Take up to `limit` jobs for a lane ('first_time' or 'retry') in one statement."""
-        if caps:
-            rows = await claim_capped(self.claim_pool, lane, node_id, limit, caps)
-        else:
-            query = q("claim_open") if lane == "first_time" else q("claim_retry")
-            rows = await self.claim_pool.fetch(query, node_id, limit)
+        held = self._held.get(lane)
+        async with held.use() if held else self.claim_pool.acquire() as conn:
+            if caps:
+                rows = await claim_capped(conn, lane, node_id, limit, caps)
+            else:
+                query = q("claim_open") if lane == "first_time" else q("claim_retry")
+                rows = await conn.fetch(query, node_id, limit)
         return [
             Claimed(r["id"], r["uuid"], r["job_type"], r["data"], r["token"], r["attempts"],
                     r["retry_count"], r["retry_interval"], r["created_at"], lane,

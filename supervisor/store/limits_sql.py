@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from supervisor.store.sql import q
 
@@ -14,8 +15,8 @@ if TYPE_CHECKING:
     from supervisor.store.ports import TypeCap
 
 
-async def claim_capped(pool: asyncpg.Pool, lane: str, node_id: UUID, limit: int,
-                       caps: Sequence[TypeCap]) -> list[asyncpg.Record]:
+async def claim_capped(conn: asyncpg.Connection | PoolConnectionProxy, lane: str, node_id: UUID,
+                       limit: int, caps: Sequence[TypeCap]) -> list[asyncpg.Record]:
     """One claim in which each capped type takes at most its room.
 
     Types with a global limit are locked (a transaction advisory lock each, in name order, so
@@ -30,9 +31,9 @@ async def claim_capped(pool: asyncpg.Pool, lane: str, node_id: UUID, limit: int,
             [c.global_limit for c in ordered])
     if not locked:
         # Per-process limits only: one statement is its own transaction (one round trip).
-        rows: list[asyncpg.Record] = await pool.fetch(query, *args)
+        rows: list[asyncpg.Record] = await conn.fetch(query, *args)
         return rows
-    async with pool.acquire() as conn, conn.transaction():
+    async with conn.transaction():
         await conn.execute(q("lock_type_limits"), locked)
         rows = await conn.fetch(query, *args)
     return rows
