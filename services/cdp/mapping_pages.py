@@ -3,7 +3,6 @@ run again when a concurrent writer raced it, counted, checkpointed (see mapping_
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,7 +12,8 @@ from typing import Any
 import asyncpg
 
 from services.cdp.mapping_sql import ReplayPlan
-from services.cdp.store import next_pages, q
+from services.cdp.page_walk import Page, walk_pages
+from services.cdp.store import q
 from supervisor.errors import RetryAfter
 from supervisor.jobtypes import JobContext
 
@@ -82,20 +82,18 @@ def _warn(ctx: JobContext[Any], plan: ReplayPlan, row: dict[str, Any], after: st
 
 async def replay_sql(ctx: JobContext[Any], plan: ReplayPlan, w: Window,
                      state: dict[str, Any]) -> None:
-    """Page over cdp_profiles ids after state["after"]; a checkpoint after each round of pages."""
-    while bounds := await next_pages(ctx.db, state["after"], w.size, w.workers):
-        # Pages are disjoint id ranges: they run at once on their own connections; the
-        # checkpoint moves past a round only when all of its pages are done.
-        rows = await asyncio.gather(*(run_page(ctx.db, plan, w, a, u) for a, u in bounds),
-                                    return_exceptions=True)  # a failure waits for the others
-        done = [row for row in rows if not isinstance(row, BaseException)]
-        if len(done) < len(rows):
-            raise next(row for row in rows if isinstance(row, BaseException))
-        for (after, _), row in zip(bounds, done, strict=True):
-            _warn(ctx, plan, row, after)
-            count_in(state, plan, row)
-        state["after"] = bounds[-1][1]
+    """Page over cdp_profiles ids after state["after"], `w.workers` pages at once (page_walk)."""
+    async def page(after: str, upto: str) -> dict[str, Any]:
+        return await run_page(ctx.db, plan, w, after, upto)
+
+    async def done(pages: list[Page[dict[str, Any]]]) -> None:
+        for p in pages:
+            _warn(ctx, plan, p.result, p.after)
+            count_in(state, plan, p.result)
+        state["after"] = pages[-1].upto
         await ctx.checkpoint(state)
         await ctx.progress(state["profiles"], None, "profiles remapped")
-        if ctx.should_stop():
-            ctx.stop()
+
+    await walk_pages(ctx.db, state["after"], w.size, w.workers, page, done, ctx.should_stop)
+    if ctx.should_stop():
+        ctx.stop()

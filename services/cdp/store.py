@@ -23,19 +23,6 @@ def q(name: str) -> str:
     return QUERIES.q(name)
 
 
-async def next_pages(db: asyncpg.Pool, after: str, size: int, n: int) -> list[tuple[str, str]]:
-    """(after, upto] id bounds of the next `n` pages of `size` profiles after `after`, in id
-    order; fewer at the end of the table (the pages that jobs walk cdp_profiles in)."""
-    out: list[tuple[str, str]] = []
-    while len(out) < n:
-        upto: str | None = await db.fetchval(q("cdp_page_end"), after, size)
-        if upto is None:
-            break
-        out.append((after, upto))
-        after = upto
-    return out
-
-
 def month_of(moment: datetime) -> tuple[int, int]:
     """The (year, month) partition an event time falls in."""
     return moment.year, moment.month

@@ -3,19 +3,19 @@ and the page jobs of workflow segments."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Coroutine, Iterable
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
+import asyncpg
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.cdp.page_walk import Page, walk_pages
 from services.cdp.segments.condition import tree as t
 from services.cdp.segments.model import check_condition
 from services.cdp.segments.resources import SegmentsResources
 from services.cdp.segments.store import Outcome, Plan, SegmentStore, plan
-from services.cdp.store import next_pages, q
+from services.cdp.store import q
 from supervisor.jobtypes import JobContext, JobDefaults
 
 log = logging.getLogger("services.cdp.segments")
@@ -73,23 +73,24 @@ class Segmentation:
 
     async def _scan(self, ctx: JobContext[SegmentsResources], store: SegmentStore, p: Plan,
                     state: dict[str, Any], total: Outcome, chunk: int, triggers: bool) -> None:
-        after = str(state.get("after", ""))
-        done = int(state.get("done", 0))
-        parallel = ctx.resources.settings.segmentation_parallel
-        while bounds := await next_pages(store.pool, after, chunk, parallel):
-            # The saves run side by side on their own connections (the work is PostgreSQL's,
-            # one core each); the checkpoint follows the last, and a save repeated after a
-            # crash between them changes nothing (it only adds and removes what differs).
-            for outcome in await _side_by_side(
-                    store.apply(p, after=lo, upto=hi, job=ctx.uuid, triggers=triggers)
-                    for lo, hi in bounds):
-                total.add(outcome)
-            after, done = bounds[-1][1], done + chunk * len(bounds)
-            state.update(after=after, done=done, outcome=total.as_dict())
+        async def save(after: str, upto: str) -> asyncpg.Record:
+            return await store.apply(p, after=after, upto=upto, job=ctx.uuid, triggers=triggers)
+
+        async def saved(pages: list[Page[asyncpg.Record]]) -> None:
+            # A save repeated after a crash before this checkpoint changes nothing: it only
+            # adds and removes what still differs.
+            for page in pages:
+                total.add(page.result)
+            done = int(state.get("done", 0)) + chunk * len(pages)
+            state.update(after=pages[-1].upto, done=done, outcome=total.as_dict())
             await ctx.checkpoint(state)  # a save: the next attempt resumes after `after`
-            await ctx.progress(done, None, f"profiles up to {after!r} segmented")
-            if ctx.should_stop():
-                ctx.stop()
+            await ctx.progress(done, None, f"profiles up to {pages[-1].upto!r} segmented")
+
+        await walk_pages(store.pool, str(state.get("after", "")), chunk,
+                         ctx.resources.settings.segmentation_parallel, save, saved,
+                         ctx.should_stop)
+        if ctx.should_stop():
+            ctx.stop()
 
     async def _queue(self, ctx: JobContext[SegmentsResources], store: SegmentStore, p: Plan,
                      total: Outcome, chunk: int, triggers: bool) -> None:
@@ -99,21 +100,6 @@ class Segmentation:
             total.add(await store.apply(p, ids=ids, job=ctx.uuid, triggers=triggers))
             if ctx.should_stop():
                 ctx.stop()
-
-
-async def _side_by_side(calls: Iterable[Coroutine[Any, Any, T]]) -> list[T]:
-    """Await the calls concurrently; the first failure cancels the rest and is raised as is.
-
-    A TaskGroup, not gather (which would leave the others running after the job failed), with
-    its exception group unwrapped so the job's error, its retry rules and its message stay
-    those of the failing statement.
-    """
-    try:
-        async with asyncio.TaskGroup() as tg:
-            tasks = [tg.create_task(call) for call in calls]
-    except ExceptionGroup as group:
-        raise group.exceptions[0] from None
-    return [task.result() for task in tasks]
 
 
 async def enqueue_workflow_pages(ctx: JobContext[SegmentsResources], store: SegmentStore,

@@ -1,4 +1,4 @@
-"""Segmentation's saves side by side: the first failure stops the others and is raised as is."""
+"""Pages side by side (page_walk): the first failure stops the others and is raised as is."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from services.cdp.segments.jobs import _side_by_side
+from services.cdp.page_walk import side_by_side
 
 
 async def test_results_come_back_in_call_order() -> None:
@@ -14,7 +14,7 @@ async def test_results_come_back_in_call_order() -> None:
         await asyncio.sleep(delay)
         return value
 
-    assert await _side_by_side([after(0.02, 1), after(0.0, 2), after(0.01, 3)]) == [1, 2, 3]
+    assert await side_by_side([after(0.02, 1), after(0.0, 2), after(0.01, 3)]) == [1, 2, 3]
 
 
 async def test_a_failure_cancels_the_others_and_keeps_its_own_type() -> None:
@@ -33,5 +33,5 @@ async def test_a_failure_cancels_the_others_and_keeps_its_own_type() -> None:
         raise ValueError("page refused")
 
     with pytest.raises(ValueError, match="page refused"):
-        await _side_by_side([slow(), failing()])
+        await side_by_side([slow(), failing()])
     assert cancelled.is_set()
