@@ -34,11 +34,16 @@ class Tally:
     """Counts of an import so far, carried across attempts in the checkpoint."""
 
     rows: int = 0
-    companies: int = 0
-    contacts: int = 0
+    # Rows the upserts inserted or changed, not the rows of the file that name them: a company
+    # named by 20 rows counts once, and an unchanged row (a re-import) not at all.
     companies_changed: int = 0
     contacts_changed: int = 0
     bad: int = 0
+
+    @classmethod
+    def of(cls, saved: dict[str, Any]) -> Tally:
+        """The counts of a checkpoint, also one written by an older version with other keys."""
+        return cls(**{k: int(v) for k, v in saved.items() if k in cls.__dataclass_fields__})
 
 
 def _fix_hint(key: str) -> str:
@@ -87,7 +92,7 @@ class CsvImport:
         if not same or state.get("finished") or "offset" not in state:
             return False
         self.pos = Position(int(state["offset"]), int(state["line"]), list(state["header"]))
-        self.tally = Tally(**state["tally"])
+        self.tally = Tally.of(state["tally"])
         self.ignored = list(state.get("ignored", []))
         return True
 
@@ -165,8 +170,6 @@ class CsvImport:
                 contact_index=self.res.contact_index))
         t = self.tally
         t.rows += batch.rows
-        t.companies += len(batch.companies)
-        t.contacts += len(batch.contacts)
         t.companies_changed += written.companies
         t.contacts_changed += written.contacts
         t.bad += len(batch.bad)
@@ -222,10 +225,9 @@ class CsvImport:
         log.info("import done", extra={"action": "import_done", "job": str(job),
                                        "key": self.key, "rows": t.rows, "bad_rows": bad})
         return {
-            "messages": f"{t.rows} rows imported, {t.companies} companies, {t.contacts} "
-                        f"contacts, {bad} bad rows",
-            "rows": t.rows, "companies": t.companies, "contacts": t.contacts,
-            "companies_changed": t.companies_changed, "contacts_changed": t.contacts_changed,
+            "messages": f"{t.rows} rows imported, {t.companies_changed} companies, "
+                        f"{t.contacts_changed} contacts, {bad} bad rows",
+            "rows": t.rows, "companies": t.companies_changed, "contacts": t.contacts_changed,
             "bad_rows": bad, "first_bad_rows": first, "errors_s3_key": errors_key if bad else None,
             "ignored_columns": self.ignored,
         }
