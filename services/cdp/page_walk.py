@@ -25,10 +25,12 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
-    """The profiles with after < id <= upto, and what the page's statement answered."""
+    """The profiles with after < id <= upto (`profiles` of them), and what the page's
+    statement answered."""
 
     after: str
     upto: str
+    profiles: int
     result: T
 
 
@@ -67,16 +69,17 @@ async def walk_pages(
     taking, reporting = asyncio.Lock(), asyncio.Lock()
     exhausted = False
 
-    async def take() -> tuple[int, str, str] | None:
+    async def take() -> tuple[int, str, str, int] | None:
         nonlocal cursor, handed, exhausted
         async with taking:  # bounds in id order: one lookup at a time
             if exhausted or stopping():
                 return None
-            upto: str | None = await db.fetchval(q("cdp_page_end"), cursor, size)
-            if upto is None:
+            bounds = await db.fetchrow(q("cdp_page_end"), cursor, size)
+            if bounds is None or bounds["upto"] is None:
                 exhausted = True
                 return None
-            page, cursor, handed = (handed, cursor, upto), upto, handed + 1
+            page = (handed, cursor, str(bounds["upto"]), int(bounds["profiles"]))
+            cursor, handed = page[2], handed + 1
             return page
 
     async def report() -> None:
@@ -91,8 +94,8 @@ async def walk_pages(
 
     async def worker() -> None:
         while (page := await take()) is not None:
-            number, lo, hi = page
-            finished[number] = Page(lo, hi, await run(lo, hi))
+            number, lo, hi, profiles = page
+            finished[number] = Page(lo, hi, profiles, await run(lo, hi))
             await report()
 
     await side_by_side(worker() for _ in range(max(1, workers)))

@@ -81,11 +81,13 @@ class Segmentation:
             # adds and removes what still differs.
             for page in pages:
                 total.add(page.result)
-            done = int(state.get("done", 0)) + chunk * len(pages)
+            done = int(state.get("done", 0)) + sum(page.profiles for page in pages)
             state.update(after=pages[-1].upto, done=done, outcome=total.as_dict())
             await ctx.checkpoint(state)  # a save: the next attempt resumes after `after`
-            await ctx.progress(done, None, f"profiles up to {pages[-1].upto!r} segmented")
+            await ctx.progress(done, max(of, done), f"profiles up to {pages[-1].upto!r} segmented")
 
+        # The progress bar's total; profiles created during the scan can take `done` past it.
+        of = int(await store.pool.fetchval(q("cdp_profiles_count")))
         await walk_pages(store.pool, str(state.get("after", "")), chunk,
                          ctx.resources.settings.segmentation_parallel, save, saved,
                          ctx.should_stop)

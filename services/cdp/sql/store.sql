@@ -114,8 +114,13 @@ ON CONFLICT (id) DO UPDATE SET
 SELECT doc FROM cdp_events WHERE id = $1 ORDER BY insert_time LIMIT 1;
 
 -- name: cdp_page_end
--- The last profile id of the next $2 profiles after $1 (NULL when none are left).
-SELECT max(id) FROM (SELECT id FROM cdp_profiles WHERE id > $1 ORDER BY id LIMIT $2) AS page;
+-- The last profile id of the next $2 profiles after $1 (NULL when none are left), and how many
+-- profiles that page holds (fewer than $2 at the end).
+SELECT max(id) AS upto, count(*) AS profiles
+FROM (SELECT id FROM cdp_profiles WHERE id > $1 ORDER BY id LIMIT $2) AS page;
+
+-- name: cdp_profiles_count
+SELECT count(*) FROM cdp_profiles;
 
 -- name: cdp_get_session
 SELECT doc, status, profile_id, insert_time, update_time FROM cdp_sessions WHERE id = $1;

@@ -51,13 +51,18 @@ async def test_adds_and_removes_exactly(seg_pool: asyncpg.Pool, parallel: int) -
     async def save(state: dict[str, Any]) -> None:
         saved.append(dict(state))
 
-    ctx._saver = save
+    async def report(progress: dict[str, Any]) -> None:
+        reported.append(progress)
+
+    reported: list[dict[str, Any]] = []
+    ctx._saver, ctx._report = save, report
     result = await Segmentation().run(ctx, SegmentationPayload())
     # A checkpoint follows each save whose predecessors are all saved, so in any order of
     # completion the checkpoints are save ends, in id order, and the last is the last save.
     marks = [c["after"] for c in saved]
     assert marks == sorted(set(marks)) and set(marks) <= {"p2", "p4", "p5"}
-    assert marks[-1] == "p5" and saved[-1]["done"] == 6
+    assert marks[-1] == "p5" and saved[-1]["done"] == 5  # profiles, not pages x page size
+    assert (reported[-1]["done"], reported[-1]["total"]) == (5, 5)
     if parallel == 1:
         assert marks == ["p2", "p4", "p5"]
     assert await segments_of(seg_pool) == {
