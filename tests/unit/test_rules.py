@@ -85,3 +85,21 @@ def test_named_queries_parse_and_are_unique() -> None:
     with pytest.raises(ValueError, match="twice"):
         parse_queries("-- name: a\nSELECT 1;\n-- name: a\nSELECT 2;")
     assert {"claim_open", "claim_retry", "finish_jobs", "rescue_orphans"} <= set(queries())
+
+
+def test_a_fragment_is_written_once_and_included_where_named() -> None:
+    text = ("-- fragment: cols\n-- the columns\nj.id,\nj.uuid\n\n"
+            "-- name: a\nSELECT\n    -- include: cols\nFROM jobs j;\n"
+            "-- name: b\nSELECT 2;")
+    assert parse_queries(text) == {
+        "a": "SELECT\n    -- the columns\n    j.id,\n    j.uuid\nFROM jobs j;", "b": "SELECT 2;"}
+    with pytest.raises(ValueError, match="includes 'cols', which is no fragment"):
+        parse_queries("-- name: a\nSELECT\n-- include: cols\n")
+    with pytest.raises(ValueError, match="fragment 'x' is defined twice"):
+        parse_queries("-- fragment: x\n1\n-- fragment: x\n2\n")
+    with pytest.raises(ValueError, match="fragment 'x' includes another"):
+        parse_queries("-- fragment: y\n1\n-- fragment: x\n-- include: y\n")
+    # the runtime's claims share one column list: what Claimed reads
+    claims = ["claim_open", "claim_retry", "claim_open_capped", "claim_retry_capped"]
+    assert len({queries()[c].split("RETURNING")[-1] for c in claims}) == 1
+    assert all("include:" not in sql for sql in queries().values())

@@ -29,17 +29,22 @@ SELECT uuid, true AS duplicate FROM existing;
 SELECT count(pg_advisory_xact_lock(hashtextextended('supervisor.limit:' || t, 0)))
 FROM unnest($1::text[]) AS t;
 
+-- fragment: claim_caps
+-- The room of each capped type ($3 types, $4 room in this process, $5 global limit or NULL):
+-- the local room, or less when the jobs every process holds leave less of the global limit.
+SELECT c.job_type,
+       CASE WHEN c.global_limit IS NULL THEN c.room
+            ELSE least(c.room, c.global_limit - (
+                SELECT count(*) FROM jobs h WHERE h.job_type = c.job_type
+                  AND h.status IN ('in_queue', 'retry_in_queued', 'processing')))
+       END AS room
+FROM unnest($3::text[], $4::integer[], $5::integer[]) AS c(job_type, room, global_limit)
+
 -- name: claim_open_capped
 -- claim_open where the types in $3 may take at most $4 jobs each, and no more than $5 may be
 -- held by every process together ($5 NULL: no global limit); other types as usual.
 WITH caps AS (
-    SELECT c.job_type,
-           CASE WHEN c.global_limit IS NULL THEN c.room
-                ELSE least(c.room, c.global_limit - (
-                    SELECT count(*) FROM jobs h WHERE h.job_type = c.job_type
-                      AND h.status IN ('in_queue', 'retry_in_queued', 'processing')))
-           END AS room
-    FROM unnest($3::text[], $4::integer[], $5::integer[]) AS c(job_type, room, global_limit)
+    -- include: claim_caps
 ), free AS (
     SELECT id, priority FROM jobs
     WHERE status = 'open' AND (run_after IS NULL OR run_after <= now())
@@ -63,20 +68,13 @@ WITH caps AS (
 UPDATE jobs j
 SET status = 'in_queue', node_id = $1, token = j.token + 1, updated_at = now()
 FROM picked WHERE j.id = picked.id
-RETURNING j.id, j.uuid, j.job_type, j.data, j.token, j.attempts, j.retry_count,
-          j.retry_interval, j.created_at, j.run_after, j.checkpoint, j.timeout_seconds,
-          j.retried_attempts, (j.lost_claims > 0 OR j.rescues > 0) AS suspect;
+RETURNING
+    -- include: claimed_columns
 
 -- name: claim_retry_capped
 -- claim_retry with the caps of claim_open_capped.
 WITH caps AS (
-    SELECT c.job_type,
-           CASE WHEN c.global_limit IS NULL THEN c.room
-                ELSE least(c.room, c.global_limit - (
-                    SELECT count(*) FROM jobs h WHERE h.job_type = c.job_type
-                      AND h.status IN ('in_queue', 'retry_in_queued', 'processing')))
-           END AS room
-    FROM unnest($3::text[], $4::integer[], $5::integer[]) AS c(job_type, room, global_limit)
+    -- include: claim_caps
 ), free AS (
     SELECT id, priority, run_after FROM jobs
     WHERE status = 'failed' AND run_after <= now() AND job_type <> ALL($3::text[])
@@ -98,9 +96,8 @@ WITH caps AS (
 UPDATE jobs j
 SET status = 'retry_in_queued', node_id = $1, token = j.token + 1, updated_at = now()
 FROM picked WHERE j.id = picked.id
-RETURNING j.id, j.uuid, j.job_type, j.data, j.token, j.attempts, j.retry_count,
-          j.retry_interval, j.created_at, j.run_after, j.checkpoint, j.timeout_seconds,
-          j.retried_attempts, (j.lost_claims > 0 OR j.rescues > 0) AS suspect;
+RETURNING
+    -- include: claimed_columns
 
 -- name: cancel_jobs_matching
 -- Up to $4 jobs in states $1 (of type $2, created before $3, when given) become cancelled;

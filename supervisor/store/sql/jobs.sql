@@ -12,6 +12,12 @@ SELECT $1, d, $3, $4 FROM unnest($2::jsonb[]) AS d;
 INSERT INTO jobs (uuid, job_type, data, retry_count, retry_interval)
 SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::integer[], $5::integer[]);
 
+-- fragment: claimed_columns
+-- What a claim returns of each job it took: the fields of supervisor.store.jobs.Claimed.
+j.id, j.uuid, j.job_type, j.data, j.token, j.attempts, j.retry_count, j.retry_interval,
+j.created_at, j.run_after, j.checkpoint, j.timeout_seconds, j.retried_attempts,
+(j.lost_claims > 0 OR j.rescues > 0) AS suspect
+
 -- name: claim_open
 WITH picked AS (
     SELECT id FROM jobs
@@ -23,9 +29,8 @@ WITH picked AS (
 UPDATE jobs j
 SET status = 'in_queue', node_id = $1, token = j.token + 1, updated_at = now()
 FROM picked WHERE j.id = picked.id
-RETURNING j.id, j.uuid, j.job_type, j.data, j.token, j.attempts, j.retry_count,
-          j.retry_interval, j.created_at, j.run_after, j.checkpoint, j.timeout_seconds,
-          j.retried_attempts, (j.lost_claims > 0 OR j.rescues > 0) AS suspect;
+RETURNING
+    -- include: claimed_columns
 
 -- name: claim_retry
 WITH picked AS (
@@ -38,9 +43,8 @@ WITH picked AS (
 UPDATE jobs j
 SET status = 'retry_in_queued', node_id = $1, token = j.token + 1, updated_at = now()
 FROM picked WHERE j.id = picked.id
-RETURNING j.id, j.uuid, j.job_type, j.data, j.token, j.attempts, j.retry_count,
-          j.retry_interval, j.created_at, j.run_after, j.checkpoint, j.timeout_seconds,
-          j.retried_attempts, (j.lost_claims > 0 OR j.rescues > 0) AS suspect;
+RETURNING
+    -- include: claimed_columns
 
 -- name: next_retry_at
 SELECT min(run_after) FROM jobs WHERE status = 'failed';
