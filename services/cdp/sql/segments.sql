@@ -41,6 +41,23 @@ WHERE profile_id IN (SELECT profile_id FROM segmentation_queue ORDER BY queued_a
                      LIMIT $1 FOR UPDATE SKIP LOCKED)
 RETURNING profile_id;
 
+-- fragment: seg_fire_triggers
+-- The jobs of the enabled trigger rules of each segment added (the `logged` rows, whose `fire`
+-- says whether this statement fires triggers), one per change and rule: the uuid comes from
+-- both, so a statement run again fires nothing twice. `changed` has each profile's new doc.
+fired AS (
+    INSERT INTO jobs (uuid, job_type, data, retry_count, retry_interval)
+    SELECT md5(l.id::text || ':' || r.id)::uuid, r.job_type,
+           cdp_trigger_data(r.job_data, c.doc, l.segment_id, r.id, l.id),
+           r.retry_count, r.retry_interval
+    FROM logged l
+    JOIN changed c ON c.id = l.profile_id
+    JOIN cdp_triggers r ON r.segment_id = l.segment_id AND r.enabled
+    WHERE l.fire AND l.kind = 'segment-added'
+    ON CONFLICT (uuid) DO NOTHING
+    RETURNING 1
+)
+
 -- name: seg_apply
 -- Conditional segmentation of the profiles with $1 < id <= $2, or with id in $3: one boolean
 -- per segment id of $4 (the empty array marked /*hits*/ below is replaced by the compiled
@@ -84,19 +101,9 @@ WITH page AS MATERIALIZED (
     SELECT c.id, s, 'segment-added', $7::text, $8::uuid FROM changed c, unnest(c.added) AS s
     UNION ALL
     SELECT c.id, s, 'segment-removed', $7::text, $8::uuid FROM changed c, unnest(c.removed) AS s
-    RETURNING id, profile_id, segment_id, kind
-), fired AS (
-    INSERT INTO jobs (uuid, job_type, data, retry_count, retry_interval)
-    SELECT md5(l.id::text || ':' || r.id)::uuid, r.job_type,
-           cdp_trigger_data(r.job_data, c.doc, l.segment_id, r.id, l.id),
-           r.retry_count, r.retry_interval
-    FROM logged l
-    JOIN changed c ON c.id = l.profile_id
-    JOIN cdp_triggers r ON r.segment_id = l.segment_id AND r.enabled
-    WHERE $9::boolean AND l.kind = 'segment-added'
-    ON CONFLICT (uuid) DO NOTHING
-    RETURNING 1
-)
+    RETURNING id, profile_id, segment_id, kind, $9::boolean AS fire
+),
+-- include: seg_fire_triggers
 SELECT (SELECT count(*) FROM changed) AS profiles,
        (SELECT count(*) FROM logged WHERE kind = 'segment-added') AS added,
        (SELECT count(*) FROM logged WHERE kind = 'segment-removed') AS removed,
@@ -135,19 +142,9 @@ WITH page AS MATERIALIZED (
     SELECT c.id, s, 'segment-added', 'workflow', $6::uuid FROM changed c, unnest(c.added) AS s
     UNION ALL
     SELECT c.id, s, 'segment-removed', 'workflow', $6::uuid FROM changed c, unnest(c.removed) AS s
-    RETURNING id, profile_id, segment_id, kind
-), fired AS (
-    INSERT INTO jobs (uuid, job_type, data, retry_count, retry_interval)
-    SELECT md5(l.id::text || ':' || r.id)::uuid, r.job_type,
-           cdp_trigger_data(r.job_data, c.doc, l.segment_id, r.id, l.id),
-           r.retry_count, r.retry_interval
-    FROM logged l
-    JOIN changed c ON c.id = l.profile_id
-    JOIN cdp_triggers r ON r.segment_id = l.segment_id AND r.enabled
-    WHERE $7::boolean AND l.kind = 'segment-added'
-    ON CONFLICT (uuid) DO NOTHING
-    RETURNING 1
-)
+    RETURNING id, profile_id, segment_id, kind, $7::boolean AS fire
+),
+-- include: seg_fire_triggers
 SELECT (SELECT count(*) FROM changed) AS profiles,
        (SELECT count(*) FROM logged WHERE kind = 'segment-added') AS added,
        (SELECT count(*) FROM logged WHERE kind = 'segment-removed') AS removed,
@@ -171,19 +168,9 @@ WITH cur AS (
 ), logged AS (
     INSERT INTO cdp_segment_changes (profile_id, segment_id, kind, origin)
     SELECT c.id, s, 'segment-added', 'post-event' FROM changed c, unnest(c.added) AS s
-    RETURNING id, profile_id, segment_id, kind
-), fired AS (
-    INSERT INTO jobs (uuid, job_type, data, retry_count, retry_interval)
-    SELECT md5(l.id::text || ':' || r.id)::uuid, r.job_type,
-           cdp_trigger_data(r.job_data, c.doc, l.segment_id, r.id, l.id),
-           r.retry_count, r.retry_interval
-    FROM logged l
-    JOIN changed c ON c.id = l.profile_id
-    JOIN cdp_triggers r ON r.segment_id = l.segment_id AND r.enabled
-    WHERE $3::boolean
-    ON CONFLICT (uuid) DO NOTHING
-    RETURNING 1
-)
+    RETURNING id, profile_id, segment_id, kind, $3::boolean AS fire
+),
+-- include: seg_fire_triggers
 SELECT (SELECT coalesce(array_agg(segment_id), '{}') FROM logged) AS added,
        (SELECT count(*) FROM fired) AS fired;
 

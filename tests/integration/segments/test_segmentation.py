@@ -150,6 +150,21 @@ def test_segment_id_rule() -> None:
         "frequent-visitor"
 
 
+async def test_rules_fire_nothing_unless_triggers_are_enabled(seg_pool: asyncpg.Pool) -> None:
+    from services.cdp.segments.triggers import TriggerIn
+
+    store = await _setup(seg_pool)
+    await store.save_trigger(TriggerIn.model_validate({
+        "name": "one", "segment": {"id": "adult"},
+        "action": {"type": "job", "job_type": "noop", "data": {}}}))
+    result = await Segmentation().run(job_ctx(resources(seg_pool)), SegmentationPayload())
+    assert (result["added"], result["fired"]) == (7, 0)  # ENABLE_SEGMENTATION_WF_TRIGGERS=no
+    assert await seg_pool.fetchval("SELECT count(*) FROM jobs WHERE job_type = 'noop'") == 0
+    row = await store.post_event_add("p4", ["adult"], triggers=False)  # the post-event path
+    assert (list(row["added"]), row["fired"]) == (["adult"], 0)
+    assert await seg_pool.fetchval("SELECT count(*) FROM jobs WHERE job_type = 'noop'") == 0
+
+
 async def test_racing_runs_add_each_segment_and_fire_each_rule_once(
         seg_pool: asyncpg.Pool) -> None:
     import asyncio
