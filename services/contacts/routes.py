@@ -47,7 +47,10 @@ async def _store(ctx: ApiContext) -> AsyncIterator[tuple[ObjectStore, ContactsSe
 def upload_key(prefix: str, filename: str) -> str:
     """The object key of an upload: `{S3_UPLOAD_FILE_PATH_PRIFIX}/{filename}`."""
     name = filename.strip()
-    if not name or "/" in name or "\\" in name or name in (".", "..") or len(name) > 255 or \
+    if not name:
+        raise ApiError(400, "ERR_INVALID_FILENAME: 'filename' is required: the name of the file "
+                       "to upload, e.g. /common/upload-url?filename=contacts.csv", "filename")
+    if "/" in name or "\\" in name or name in (".", "..") or len(name) > 255 or \
             not name.isprintable():
         raise ApiError(400, "ERR_INVALID_FILENAME: 'filename' must be a plain file name (no "
                        "'/', at most 255 printable characters), e.g. contacts.csv", "filename")

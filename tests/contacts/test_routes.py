@@ -63,6 +63,9 @@ async def test_bad_uploads_and_payloads_are_refused_naming_the_field(
             resp = await client.get("/common/upload-url", params={"filename": name})
             assert resp.status_code == 400, resp.text
             assert resp.json()["error"].startswith("ERR_INVALID_FILENAME")
+            assert ("is required" in resp.json()["error"]) == (name == ""), resp.text
+        resp = await client.get("/common/upload-url")  # no filename at all
+        assert resp.status_code == 400 and "is required" in resp.json()["error"], resp.text
         resp = await client.put("/common/objects/a/../../etc/x", content=b"x")
         assert resp.status_code in (400, 404)
         resp = await client.get("/common/upload-url", params={"filename": "a.csv"},
