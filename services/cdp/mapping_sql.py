@@ -24,7 +24,7 @@ from services.cdp.store import q
 
 FIXED_PARAMS = 5  # map_replay_page's own: after, upto, since, until, types
 MAX_PARAMS = 30_000  # asyncpg (the wire protocol) takes at most 32,767 per statement
-SLOTS = {"values": "e.id /*values*/", "windows": "e0.* /*windows*/",
+SLOTS = {"gates": "e.doc /*gates*/", "values": "e.id /*values*/", "windows": "e0.* /*windows*/",
          "folds": "ARRAY[]::jsonb[] /*folds*/", "skips": "ARRAY[]::bigint[] /*skips*/",
          "finals": "ARRAY[]::jsonb[] /*finals*/",
          "blocked": "ARRAY[]::boolean[] /*blocked*/", "doc": "old /*doc*/"}
@@ -112,14 +112,18 @@ class _Builder:
         return f"${FIXED_PARAMS + len(self.params)}::{cast}"
 
     def gate(self, event_type: str, cond: t.Condition | None) -> str:
-        """The SQL test that a mapping applies to the event `e`."""
+        """Add the test that a mapping applies to the event `e`; the column its rules read.
+
+        A column of its own, so a mapping of k rules tests its condition once per event, not k
+        times (the gates' subquery is fenced)."""
         test = f"e.type = {self.param(event_type, 'text')}"
-        if cond is None:
-            return test
-        compiled = compile_sql(cond, {"event": "e.doc", "profile": _PROFILE_DOC}, self.now,
-                               FIXED_PARAMS + len(self.params) + 1)
-        self.params.extend(compiled.params)
-        return f"{test} AND {compiled.sql}"
+        if cond is not None:
+            compiled = compile_sql(cond, {"event": "e.doc", "profile": _PROFILE_DOC}, self.now,
+                                   FIXED_PARAMS + len(self.params) + 1)
+            self.params.extend(compiled.params)
+            test = f"{test} AND {compiled.sql}"
+        self.parts["gates"].append(f"COALESCE({test}, false) AS g{len(self.parts['gates']) + 1}")
+        return f"e.g{len(self.parts['gates'])}"
 
     def fold(self, expr: str) -> str:
         """Add a per-profile aggregate; its place in `folds`."""
@@ -173,7 +177,7 @@ class _Builder:
                 expr = "old"
                 for i, dst in enumerate(self.parts["doc"], 1):
                     expr = f"cdp_map_set({expr}, {dst}, f[{i}])"
-            elif name in ("values", "windows"):
+            elif name in ("gates", "values", "windows"):
                 expr = ", ".join([slot.split(" ")[0], *self.parts[name]])
             else:
                 expr = f"ARRAY[{', '.join(self.parts[name])}]::{SLOT_TYPES[name]}[]"

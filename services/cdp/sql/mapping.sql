@@ -62,8 +62,9 @@ SELECT set_config('work_mem', $1, true);
 -- The mapping replay of the profiles with $1 < id <= $2 in one statement, over their events of
 -- types $5 inserted in [$3, $4). services/cdp/mapping_sql.py fills the slots (each marked with
 -- its name in a comment) with expressions for each rule N, parameters from $6 on:
---   values  per event: vN, the rule's source value (JSON null when missing; SQL NULL when the
---           event is not of the mapping's type or its condition does not hold);
+--   gates   per event: gM, whether mapping M applies to it (its event type and condition);
+--   values  per event: vN, the rule's source value (JSON null when missing; SQL NULL when its
+--           mapping's gate is false);
 --   windows per event: okN, whether the value is taken (filled; for an append rule, not an
 --           object either), and for an append rule rN, 1 where that value first appears;
 --   folds   per profile: the rule's taken values folded in (insert_time, id) order (NULL:
@@ -79,9 +80,11 @@ SELECT set_config('work_mem', $1, true);
 WITH ev AS (
     SELECT e0.* /*windows*/
     FROM (SELECT e.profile_id, e.insert_time, e.id /*values*/
-          FROM cdp_events e
-          WHERE e.profile_id > $1 AND e.profile_id <= $2
-            AND e.insert_time >= $3 AND e.insert_time < $4 AND e.type = ANY($5::text[])
+          FROM (SELECT e.profile_id, e.insert_time, e.id, e.doc /*gates*/
+                FROM cdp_events e
+                WHERE e.profile_id > $1 AND e.profile_id <= $2
+                  AND e.insert_time >= $3 AND e.insert_time < $4 AND e.type = ANY($5::text[])
+                OFFSET 0) AS e  -- a fence: each mapping's gate is tested once per event
           OFFSET 0) AS e0  -- a fence: each value is computed once per event
 ), per AS (
     SELECT profile_id, count(*) AS events,
