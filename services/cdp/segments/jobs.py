@@ -73,6 +73,9 @@ class Segmentation:
 
     async def _scan(self, ctx: JobContext[SegmentsResources], store: SegmentStore, p: Plan,
                     state: dict[str, Any], total: Outcome, chunk: int, triggers: bool) -> None:
+        # The progress bar's total; profiles created during the scan can take `done` past it.
+        of = int(await store.pool.fetchval(q("cdp_profiles_count")))
+
         async def save(after: str, upto: str) -> asyncpg.Record:
             return await store.apply(p, after=after, upto=upto, job=ctx.uuid, triggers=triggers)
 
@@ -86,8 +89,6 @@ class Segmentation:
             await ctx.checkpoint(state)  # a save: the next attempt resumes after `after`
             await ctx.progress(done, max(of, done), f"profiles up to {pages[-1].upto!r} segmented")
 
-        # The progress bar's total; profiles created during the scan can take `done` past it.
-        of = int(await store.pool.fetchval(q("cdp_profiles_count")))
         await walk_pages(store.pool, str(state.get("after", "")), chunk,
                          ctx.resources.settings.segmentation_parallel, save, saved,
                          ctx.should_stop)

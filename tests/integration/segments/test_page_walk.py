@@ -61,6 +61,7 @@ async def test_every_profile_is_in_exactly_one_page_and_checkpoints_only_grow(
     async def done(pages: list[Page[list[str]]]) -> None:
         for p in pages:
             seen.extend(p.result)
+            assert p.profiles == len(p.result)  # the bounds query counts its page
         marks.append(pages[-1].upto)
 
     await walk_pages(ten, "p02", 3, 3, run, done)  # resumed after p02
