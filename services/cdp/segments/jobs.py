@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import asyncpg
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,7 +19,6 @@ from services.cdp.store import q
 from supervisor.jobtypes import JobContext, JobDefaults
 
 log = logging.getLogger("services.cdp.segments")
-T = TypeVar("T")
 
 
 class SegmentationPayload(BaseModel):
