@@ -145,6 +145,12 @@ class WorkerPool:
     async def _worker(self) -> None:
         while (job := await self.queue.get()) is not None:
             await self._execute(job)
+            if self.queue.room.is_set():
+                # The runner is due to refill (or its claim is in flight): give it a loop turn.
+                # A handler that never awaits (a no-op, CPU work) would otherwise let the
+                # workers run the whole queue in one turn, and each claim would start only once
+                # the queue was empty, or its rows wait until then to be read.
+                await asyncio.sleep(0)
 
     def _timeout(self, job: Claimed) -> float | None:
         if job.timeout is not None:

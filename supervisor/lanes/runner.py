@@ -13,7 +13,7 @@ from anyio.abc import TaskStatus
 from supervisor.lanes.limits import CAPPED_POLL_SECONDS, ConcurrencyLimits
 from supervisor.lanes.queue import JobQueue
 from supervisor.runtime.liveness import beat
-from supervisor.runtime.waiting import Backoff, wait_any, wait_retry
+from supervisor.runtime.waiting import Backoff, wait_retry
 from supervisor.store.db import is_transient
 from supervisor.store.ports import JobStore
 
@@ -53,11 +53,10 @@ class Runner:
             while not stopping.is_set():
                 beat(self.poll_seconds)
                 # Bounded, so a runner held back by long jobs still proves it is alive.
-                room = await wait_any(self.queue.room, stopping, timeout=self.poll_seconds)
+                if not await self._wait(self.queue.room, self.poll_seconds):
+                    continue
                 if stopping.is_set():
                     break
-                if not room:
-                    continue
                 self.wake.clear()
                 try:
                     got, asked = await self.claim_once()
@@ -80,20 +79,28 @@ class Runner:
     async def _wake_on(self, stopping: asyncio.Event) -> None:
         await stopping.wait()
         self.wake.set()
+        self.queue.room.set()  # harmless: the loop checks `stopping` before it claims
 
     async def _idle(self, timeout: float) -> None:
-        """Sleep until woken or `timeout` s pass.
+        """Sleep until woken or `timeout` s pass."""
+        await self._wait(self.wake, timeout)
 
-        One event and one timer, not wait_any: this wait is on the pickup path of every job, and
-        waiting on two events costs two waiter tasks and two more loop turns per wake-up.
+    @staticmethod
+    async def _wait(event: asyncio.Event, timeout: float) -> bool:
+        """Whether `event` was set within `timeout` s.
+
+        One event and one timer, not wait_any: both waits of the runner are on the path of every
+        job (a wake-up before a pickup, room before a refill), and waiting on two events costs
+        two waiter tasks and two more loop turns. A stop sets both events (see _wake_on).
         """
-        if self.wake.is_set():
-            return
+        if event.is_set():
+            return True
         try:
             async with asyncio.timeout(timeout):
-                await self.wake.wait()
+                await event.wait()
         except TimeoutError:
-            pass
+            return False
+        return True
 
     async def claim_once(self) -> tuple[int, int]:
         """One claim statement for as many jobs as fit; returns (claimed, asked)."""

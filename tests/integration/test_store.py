@@ -11,6 +11,7 @@ import asyncpg
 from supervisor.store.db import create_pool
 from supervisor.store.jobs import Finish, JobStore, Started
 from supervisor.store.nodes import NodeStore
+from supervisor.store.sql import q
 
 
 async def test_concurrent_claims_never_share_a_job(store: JobStore, db_dsn: str) -> None:
@@ -186,3 +187,50 @@ async def test_pools_without_session_reset_still_end_open_transactions(db_dsn: s
                 assert (name == "left behind") is (not reset)
         finally:
             await pool.close()
+
+
+async def test_batch_writes_find_their_jobs_by_key_whatever_the_statistics(
+        store: JobStore, pool: asyncpg.Pool) -> None:
+    # ANALYZE usually runs when no job is in flight, so the planner believes the owned jobs are
+    # almost none. A generic plan (asyncpg prepares every statement; PostgreSQL switches to a
+    # generic plan after five runs) that trusted that scanned every owned job and, for each,
+    # the whole batch: batch x in-flight rows per write. The writes must look jobs up by key.
+    await store.create_many("noop", [{} for _ in range(20_000)])
+    await pool.execute("ANALYZE jobs")
+    claimed = await store.claim("first_time", uuid4(), 400)
+    now = datetime.now(UTC)
+    batch, rest = claimed[:200], claimed[200:]
+    n = len(batch)
+    columns = {
+        "mark_started": ([j.id for j in batch], [j.token for j in batch], [now] * n),
+        "finish_jobs": ([j.id for j in batch], [j.token for j in batch], ["completed"] * n,
+                        [now] * n, [now] * n, [None] * n, [None] * n, [None] * n, [None] * n),
+        "release_jobs": ([j.id for j in rest], [j.token for j in rest]),
+    }
+    async with pool.acquire() as conn:
+        await conn.execute("SET plan_cache_mode = force_generic_plan")
+        for name, args in columns.items():
+            await conn.execute(f"PREPARE {name} AS {q(name)}")
+            types = await conn.fetchval("SELECT parameter_types::text[] FROM "
+                                        "pg_prepared_statements WHERE name = $1", name)
+            # EXPLAIN EXECUTE takes no bind parameters: the arrays go in as literals.
+            literals = [await conn.fetchval(f"SELECT quote_literal($1::{t}::text)", a) + f"::{t}"
+                        for t, a in zip(types, args, strict=True)]
+            undo = conn.transaction()  # EXPLAIN ANALYZE runs the write: roll it back
+            await undo.start()
+            plan = await conn.fetchval(
+                f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE {name}({', '.join(literals)})")
+            await undo.rollback()
+            await conn.execute(f"DEALLOCATE {name}")
+            discarded = _discarded_rows(plan[0]["Plan"])
+            assert discarded < 2 * n, (name, discarded, plan)
+        await conn.execute("RESET plan_cache_mode")
+
+
+def _discarded_rows(node: dict[str, object]) -> int:
+    """Rows a plan read and threw away (filters and join filters), over all its nodes."""
+    own = int(node.get("Rows Removed by Filter", 0)) + int(  # type: ignore[call-overload]
+        node.get("Rows Removed by Join Filter", 0))  # type: ignore[call-overload]
+    loops = int(node.get("Actual Loops", 1))  # type: ignore[call-overload]
+    children = node.get("Plans", [])
+    return own * loops + sum(_discarded_rows(c) for c in children)  # type: ignore[attr-defined]
