@@ -80,7 +80,7 @@ WITH s AS (
     INSERT INTO jobs (job_type, data, retry_count, retry_interval, schedule_id, scheduled_for,
                       lateness_ms, coalesced)
     SELECT job_type, data, retry_count, retry_interval, id, $2, 0, 0 FROM s
-    ON CONFLICT (schedule_id, scheduled_for) DO NOTHING
+    ON CONFLICT (schedule_id, scheduled_for) WHERE schedule_id IS NOT NULL DO NOTHING
     RETURNING *
 ), counted AS (
     UPDATE scheduled_jobs t SET last_run_at = $2, fired_count = t.fired_count + 1
@@ -136,7 +136,7 @@ WITH fired AS (
          AS f(schedule_id, scheduled_for, coalesced)
     JOIN scheduled_jobs s ON s.id = f.schedule_id
     ORDER BY f.scheduled_for, s.id
-    ON CONFLICT (schedule_id, scheduled_for) DO NOTHING
+    ON CONFLICT (schedule_id, scheduled_for) WHERE schedule_id IS NOT NULL DO NOTHING
     RETURNING schedule_id
 ), per_schedule AS (
     SELECT schedule_id, count(*) AS n FROM fired GROUP BY schedule_id
