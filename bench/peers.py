@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime, timedelta
+from uuid import uuid4
 
 import asyncpg
 
@@ -78,6 +79,48 @@ async def strong_bare_loop(jobs: int, connections: int = 4, batch: int = BATCH) 
         rate = sum(counts) / (time.perf_counter() - start)
         for c in (setup, *conns):
             await c.close()
+    assert sum(counts) == jobs
+    return rate
+
+
+async def schema_ceiling(jobs: int, loops: int = 4, batch: int = BATCH) -> float:
+    """Our own claim and finish statements on our jobs table, driven like strong_bare_loop: no
+    daemon, no queue, no workers; rows/s. What any runner of this schema could reach at best.
+
+    Each loop claims `batch` (claim_open, as the daemon's claim pool: asynchronous commit) and
+    finishes them in one finish_jobs (durable, as the status writer), on a connection of each.
+    """
+    from supervisor.store.db import create_pool
+    from supervisor.store.jobs import Finish, JobStore, finish_columns
+    from supervisor.store.sql import q
+
+    async with scratch_database("peer_schema") as db:
+        claims = await create_pool(db, min_size=loops, max_size=loops, durable=False,
+                                   reset_session=False,
+                                   server_settings={"plan_cache_mode": "force_generic_plan"})
+        writes = await create_pool(db, min_size=loops, max_size=loops, reset_session=False)
+        store = JobStore(writes)
+        for offset in range(0, jobs, 1000):
+            await store.create_many("noop", [{} for _ in range(min(1000, jobs - offset))])
+        await writes.execute("VACUUM ANALYZE jobs")
+        node = uuid4()
+
+        async def loop() -> int:
+            n = 0
+            async with claims.acquire() as claim, writes.acquire() as write:
+                while rows := await claim.fetch(q("claim_open"), node, batch):
+                    now = datetime.now(UTC)
+                    done = [Finish(r["id"], r["token"], "completed", now, now, None, {}, None)
+                            for r in rows]
+                    await write.fetch(q("finish_jobs"), *finish_columns(done))
+                    n += len(rows)
+            return n
+
+        start = time.perf_counter()
+        counts = await asyncio.gather(*(loop() for _ in range(loops)))
+        rate = sum(counts) / (time.perf_counter() - start)
+        await claims.close()
+        await writes.close()
     assert sum(counts) == jobs
     return rate
 

@@ -5,7 +5,9 @@
 --peers (needs the `bench` extra: pgqueuer) drains the same number of no-op jobs, in the same run
 on the same server, with ours (defaults), PgQueuer (batch 100, one process) and the strongest
 bare asyncpg loop (4 connections, each claiming 100 with SKIP LOCKED and completing them in one
-statement), and compares pickup latency with a bare LISTEN/NOTIFY consumer.
+statement), and compares pickup latency with a bare LISTEN/NOTIFY consumer. It also runs our own
+claim and finish statements on our jobs table in that bare loop: the most any runner of this
+schema could drain.
 
 Uses DATABASE_URL (default: the local server) to create scratch databases, dropped afterwards.
 """
@@ -27,8 +29,9 @@ from supervisor.config import load_config
 from supervisor.daemon import Daemon
 from supervisor.families import discover
 from supervisor.runtime.eventloop import backend_options
-from supervisor.store.db import create_pool
+from supervisor.store.db import connect, create_pool
 from supervisor.store.jobs import JobStore
+from supervisor.store.sql import q
 
 
 async def enqueue(store: JobStore, jobs: int) -> float:
@@ -82,23 +85,27 @@ async def drain(dsn: str, jobs: int, drop_index: str | None = None,
 
 
 async def pickup(samples: int, per_second: float) -> list[float]:
-    """Create one job at a time at `per_second`; ms from commit to a worker starting it."""
+    """Create one job at a time at `per_second`; ms from its INSERT to a worker starting it.
+
+    The producer is one plain connection running the store's INSERT, like bare_pickup's: it
+    shares the daemon's event loop, so a pool's acquire and session reset on every create
+    would be charged to the daemon's pickup.
+    """
     async with scratch_database() as db:
-        pool = await create_pool(db, max_size=2)
-        store = JobStore(pool)
+        producer = await connect(db)
         daemon = _daemon(db)
         task = asyncio.create_task(daemon.run())
         await daemon.started.wait()
         for _ in range(samples):
-            await store.create("noop", {})
+            await producer.execute(q("create_job"), "noop", {}, 0, 30, None)
             await asyncio.sleep(1 / per_second)
         while daemon.runtime and daemon.runtime.writer.finished_total < samples:
             await asyncio.sleep(0.01)
         daemon.request_stop("bench done")
         await task
-        waits = await pool.fetch(
+        waits = await producer.fetch(
             "SELECT extract(epoch FROM started_at - created_at) * 1000 AS ms FROM jobs")
-        await pool.close()
+        await producer.close()
     return [float(r["ms"]) for r in waits]
 
 
@@ -171,11 +178,12 @@ async def index_cost(jobs: int, rounds: int, index: str = "jobs_type_idx") -> No
 async def main_peers(jobs: int, rounds: int) -> None:
     """Ours beside PgQueuer and the strong bare loop, interleaved round by round; medians."""
     logging.disable(logging.WARNING)
-    ours, pgq, bare = [], [], []
+    ours, pgq, bare, ceiling = [], [], [], []
     for _ in range(rounds):
         ours.append((await drain("", jobs))[1])
         pgq.append(await peers.pgqueuer_drain(jobs))
         bare.append(await peers.strong_bare_loop(jobs))
+        ceiling.append(await peers.schema_ceiling(jobs))
     # Pickup in interleaved rounds too: one round of each is at the mercy of whatever else the
     # machine does in those 10 s; the median of the rounds' p50s is the figure.
     lat_rounds, bare_rounds = [], []
@@ -192,6 +200,9 @@ async def main_peers(jobs: int, rounds: int) -> None:
               f"{o / p:.2f}x (>= 2.0x)"))
     print(row("drain, defaults vs strong bare loop (jobs/s)", f"{o:,.0f}", f"{b:,.0f}",
               f"{o / b:.2f}x (>= 0.4x)"))
+    c = median(ceiling)
+    print(row("our statements in the strong bare loop (jobs/s)", f"{o:,.0f}", f"{c:,.0f}",
+              f"{o / c:.2f}x; it is {c / p:.2f}x PgQueuer"))
     ours_p50 = median([percentile(r, 50) for r in lat_rounds])
     bare_p50 = median([percentile(r, 50) for r in bare_rounds])
     print(row("pickup p50 at 20 jobs/s vs bare NOTIFY (ms)", f"{ours_p50:.2f}",
@@ -199,7 +210,8 @@ async def main_peers(jobs: int, rounds: int) -> None:
     print(row("pickup p99 at 20 jobs/s vs bare NOTIFY (ms)", f"{percentile(lat, 99):.2f}",
               f"{percentile(bare_lat, 99):.2f}"))
     print("rounds (jobs/s): ours " + ", ".join(f"{x:,.0f}" for x in ours) + "; PgQueuer "
-          + ", ".join(f"{x:,.0f}" for x in pgq) + "; bare " + ", ".join(f"{x:,.0f}" for x in bare))
+          + ", ".join(f"{x:,.0f}" for x in pgq) + "; bare " + ", ".join(f"{x:,.0f}" for x in bare)
+          + "; our statements, bare " + ", ".join(f"{x:,.0f}" for x in ceiling))
     print("rounds (pickup p50 ms): ours " + ", ".join(
         f"{percentile(r, 50):.2f}" for r in lat_rounds) + "; bare NOTIFY " + ", ".join(
         f"{percentile(r, 50):.2f}" for r in bare_rounds))

@@ -192,12 +192,12 @@ class JobStore:
         applied: set[int] = set()
         if finished and not released:
             # The usual batch: one statement, its own transaction (one round trip).
-            rows = await self.pool.fetch(q("finish_jobs"), *_finish_columns(finished))
+            rows = await self.pool.fetch(q("finish_jobs"), *finish_columns(finished))
             applied = {r["id"] for r in rows}
         else:
             async with self.pool.acquire() as conn, conn.transaction():
                 if finished:
-                    rows = await conn.fetch(q("finish_jobs"), *_finish_columns(finished))
+                    rows = await conn.fetch(q("finish_jobs"), *finish_columns(finished))
                     applied = {r["id"] for r in rows}
                 if released:
                     await conn.fetch(q("release_jobs"), [r[0] for r in released],
@@ -293,7 +293,8 @@ class JobStore:
         return None if value is None else float(value)
 
 
-def _finish_columns(finished: Sequence[Finish]) -> list[list[Any]]:
+def finish_columns(finished: Sequence[Finish]) -> list[list[Any]]:
+    """The arguments of finish_jobs: one array per field, in the statement's order."""
     return [
         [f.id for f in finished], [f.token for f in finished], [f.status for f in finished],
         [f.started_at for f in finished], [f.finished_at for f in finished],

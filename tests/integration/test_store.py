@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
+from typing import Any
 from uuid import uuid4
 
 import asyncpg
@@ -193,44 +195,72 @@ async def test_batch_writes_find_their_jobs_by_key_whatever_the_statistics(
         store: JobStore, pool: asyncpg.Pool) -> None:
     # ANALYZE usually runs when no job is in flight, so the planner believes the owned jobs are
     # almost none. A generic plan (asyncpg prepares every statement; PostgreSQL switches to a
-    # generic plan after five runs) that trusted that scanned every owned job and, for each,
-    # the whole batch: batch x in-flight rows per write. The writes must look jobs up by key.
+    # generic plan after five runs, the claim pool at once) that trusted that scanned every
+    # owned job and, for each, the whole batch: batch x in-flight rows per write.
     await store.create_many("noop", [{} for _ in range(20_000)])
     await pool.execute("ANALYZE jobs")
     claimed = await store.claim("first_time", uuid4(), 400)
     now = datetime.now(UTC)
     batch, rest = claimed[:200], claimed[200:]
     n = len(batch)
-    columns = {
+    writes = {
         "mark_started": ([j.id for j in batch], [j.token for j in batch], [now] * n),
         "finish_jobs": ([j.id for j in batch], [j.token for j in batch], ["completed"] * n,
                         [now] * n, [now] * n, [None] * n, [None] * n, [None] * n, [None] * n),
         "release_jobs": ([j.id for j in rest], [j.token for j in rest]),
     }
     async with pool.acquire() as conn:
-        await conn.execute("SET plan_cache_mode = force_generic_plan")
-        for name, args in columns.items():
-            await conn.execute(f"PREPARE {name} AS {q(name)}")
-            types = await conn.fetchval("SELECT parameter_types::text[] FROM "
-                                        "pg_prepared_statements WHERE name = $1", name)
-            # EXPLAIN EXECUTE takes no bind parameters: the arrays go in as literals.
-            literals = [await conn.fetchval(f"SELECT quote_literal($1::{t}::text)", a) + f"::{t}"
-                        for t, a in zip(types, args, strict=True)]
-            undo = conn.transaction()  # EXPLAIN ANALYZE runs the write: roll it back
-            await undo.start()
+        for name, args in writes.items():
+            plan = await _generic_plan(conn, name, args)
+            assert _discarded_rows(plan) < 2 * n, (name, _discarded_rows(plan), plan)
+
+
+async def test_claims_take_their_rows_by_key_under_a_generic_plan(
+        store: JobStore, pool: asyncpg.Pool) -> None:
+    # A generic plan guesses LIMIT $2 at a tenth of the table: joined back to jobs, the picked
+    # rows were hashed against a scan of every job, on every claim of the claim pool.
+    await store.create_many("noop", [{} for _ in range(20_000)])
+    await pool.execute("UPDATE jobs SET status = 'failed', run_after = now() - interval '1 s', "
+                       "attempts = 1 WHERE id % 2 = 0")
+    await pool.execute("ANALYZE jobs")
+    node = uuid4()
+    caps = (["segmentation"], [1], [None])
+    claims = {"claim_open": (node, 100), "claim_retry": (node, 100),
+              "claim_open_capped": (node, 100, *caps), "claim_retry_capped": (node, 100, *caps)}
+    async with pool.acquire() as conn:
+        for name, args in claims.items():
+            plan = await _generic_plan(conn, name, args)
+            assert "Seq Scan" not in json.dumps(plan), (name, plan)
+            assert plan["Actual Rows"] == 100, (name, plan)
+
+
+async def _generic_plan(conn: asyncpg.Connection, name: str, args: tuple[Any, ...],
+                        ) -> dict[str, Any]:
+    """EXPLAIN ANALYZE of a named query's generic plan with these arguments, rolled back."""
+    await conn.execute("SET plan_cache_mode = force_generic_plan")
+    await conn.execute(f"PREPARE {name} AS {q(name)}")
+    try:
+        types = await conn.fetchval("SELECT parameter_types::text[] FROM "
+                                    "pg_prepared_statements WHERE name = $1", name)
+        # EXPLAIN EXECUTE takes no bind parameters: the arguments go in as literals.
+        literals = [await conn.fetchval(f"SELECT quote_nullable($1::{t}::text)", a) + f"::{t}"
+                    for t, a in zip(types, args, strict=True)]
+        undo = conn.transaction()  # EXPLAIN ANALYZE runs the write
+        await undo.start()
+        try:
             plan = await conn.fetchval(
                 f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE {name}({', '.join(literals)})")
+        finally:
             await undo.rollback()
-            await conn.execute(f"DEALLOCATE {name}")
-            discarded = _discarded_rows(plan[0]["Plan"])
-            assert discarded < 2 * n, (name, discarded, plan)
+    finally:
+        await conn.execute(f"DEALLOCATE {name}")
         await conn.execute("RESET plan_cache_mode")
+    return plan[0]["Plan"]  # type: ignore[no-any-return]
 
 
-def _discarded_rows(node: dict[str, object]) -> int:
+def _discarded_rows(node: dict[str, Any]) -> int:
     """Rows a plan read and threw away (filters and join filters), over all its nodes."""
-    own = int(node.get("Rows Removed by Filter", 0)) + int(  # type: ignore[call-overload]
-        node.get("Rows Removed by Join Filter", 0))  # type: ignore[call-overload]
-    loops = int(node.get("Actual Loops", 1))  # type: ignore[call-overload]
-    children = node.get("Plans", [])
-    return own * loops + sum(_discarded_rows(c) for c in children)  # type: ignore[attr-defined]
+    own = int(node.get("Rows Removed by Filter", 0)) + int(
+        node.get("Rows Removed by Join Filter", 0))
+    loops = int(node.get("Actual Loops", 1))
+    return own * loops + sum(_discarded_rows(c) for c in node.get("Plans", []))

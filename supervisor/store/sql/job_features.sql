@@ -43,12 +43,16 @@ FROM unnest($3::text[], $4::integer[], $5::integer[]) AS c(job_type, room, globa
 -- name: claim_open_capped
 -- claim_open where the types in $3 may take at most $4 jobs each, and no more than $5 may be
 -- held by every process together ($5 NULL: no global limit); other types as usual.
+-- `job_type || ''` hides the column's statistics from the estimate: where one type is most of
+-- the jobs (a backlog of one kind, every bench), `job_type <> <unknown value>` looks almost
+-- never true to a generic plan, so it took 1 row for the estimate and sorted a scan of every
+-- open job instead of walking jobs_open_idx: 6.1 ms for 100 of 10,000 open, instead of 1.9.
 WITH caps AS (
     -- include: claim_caps
 ), free AS (
     SELECT id, priority FROM jobs
     WHERE status = 'open' AND (run_after IS NULL OR run_after <= now())
-      AND job_type <> ALL($3::text[])
+      AND job_type || '' <> ALL($3::text[])
     ORDER BY priority, id
     LIMIT $2
     FOR UPDATE SKIP LOCKED
@@ -64,20 +68,22 @@ WITH caps AS (
     SELECT id FROM (SELECT * FROM free UNION ALL SELECT * FROM capped) c
     ORDER BY priority, id
     LIMIT $2
+), claimed AS (
+    UPDATE jobs j
+    SET status = 'in_queue', node_id = $1, token = j.token + 1, updated_at = now()
+    WHERE j.id = ANY (ARRAY(SELECT id FROM picked))  -- see claim_open
+    RETURNING j.priority,
+        -- include: claimed_columns
 )
-UPDATE jobs j
-SET status = 'in_queue', node_id = $1, token = j.token + 1, updated_at = now()
-FROM picked WHERE j.id = picked.id
-RETURNING
-    -- include: claimed_columns
+SELECT * FROM claimed ORDER BY priority, id;
 
 -- name: claim_retry_capped
--- claim_retry with the caps of claim_open_capped.
+-- claim_retry with the caps of claim_open_capped (and its `job_type || ''`).
 WITH caps AS (
     -- include: claim_caps
 ), free AS (
     SELECT id, priority, run_after FROM jobs
-    WHERE status = 'failed' AND run_after <= now() AND job_type <> ALL($3::text[])
+    WHERE status = 'failed' AND run_after <= now() AND job_type || '' <> ALL($3::text[])
     ORDER BY priority, run_after, id
     LIMIT $2
     FOR UPDATE SKIP LOCKED
@@ -92,12 +98,14 @@ WITH caps AS (
     SELECT id FROM (SELECT * FROM free UNION ALL SELECT * FROM capped) c
     ORDER BY priority, run_after, id
     LIMIT $2
+), claimed AS (
+    UPDATE jobs j
+    SET status = 'retry_in_queued', node_id = $1, token = j.token + 1, updated_at = now()
+    WHERE j.id = ANY (ARRAY(SELECT id FROM picked))  -- see claim_open
+    RETURNING j.priority,
+        -- include: claimed_columns
 )
-UPDATE jobs j
-SET status = 'retry_in_queued', node_id = $1, token = j.token + 1, updated_at = now()
-FROM picked WHERE j.id = picked.id
-RETURNING
-    -- include: claimed_columns
+SELECT * FROM claimed ORDER BY priority, run_after, id;
 
 -- name: cancel_jobs_matching
 -- Up to $4 jobs in states $1 (of type $2, created before $3, when given) become cancelled;

@@ -25,12 +25,19 @@ WITH picked AS (
     ORDER BY priority, id
     LIMIT $2
     FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE jobs j
+    SET status = 'in_queue', node_id = $1, token = j.token + 1, updated_at = now()
+    -- By key, as an array: the claim pool runs generic plans (planning the claims with limits
+    -- afresh each time cost more than running them), and a generic plan guesses LIMIT $2 at a
+    -- tenth of the table, so `FROM picked` joined back by a hash join over a scan of every
+    -- job: 7.3 ms for 100 of 30,000 instead of 1.7 ms. The rows come back in id order, so the
+    -- claim order is restored below.
+    WHERE j.id = ANY (ARRAY(SELECT id FROM picked))
+    RETURNING j.priority,
+        -- include: claimed_columns
 )
-UPDATE jobs j
-SET status = 'in_queue', node_id = $1, token = j.token + 1, updated_at = now()
-FROM picked WHERE j.id = picked.id
-RETURNING
-    -- include: claimed_columns
+SELECT * FROM claimed ORDER BY priority, id;
 
 -- name: claim_retry
 WITH picked AS (
@@ -39,12 +46,14 @@ WITH picked AS (
     ORDER BY priority, run_after, id
     LIMIT $2
     FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE jobs j
+    SET status = 'retry_in_queued', node_id = $1, token = j.token + 1, updated_at = now()
+    WHERE j.id = ANY (ARRAY(SELECT id FROM picked))  -- see claim_open
+    RETURNING j.priority,
+        -- include: claimed_columns
 )
-UPDATE jobs j
-SET status = 'retry_in_queued', node_id = $1, token = j.token + 1, updated_at = now()
-FROM picked WHERE j.id = picked.id
-RETURNING
-    -- include: claimed_columns
+SELECT * FROM claimed ORDER BY priority, run_after, id;
 
 -- name: next_retry_at
 SELECT min(run_after) FROM jobs WHERE status = 'failed';
