@@ -1,6 +1,6 @@
 """Throughput and pickup latency of the daemon's own runner and pool, beside a bare asyncpg loop.
 
-    python bench/throughput.py [--jobs 20000] [--rounds 3] [--peers]
+    python bench/throughput.py [--jobs 20000] [--rounds 3] [--peers | --history N]
 
 --peers (needs the `bench` extra: pgqueuer) drains the same number of no-op jobs, in the same run
 on the same server, with ours (defaults), PgQueuer (batch 100, one process) and the strongest
@@ -59,15 +59,25 @@ def _daemon(dsn: str, **values: object) -> Daemon:
     return Daemon(config, discover(), only=["first_time"])
 
 
-async def drain(dsn: str, jobs: int, drop_index: str | None = None,
+async def drain(dsn: str, jobs: int, drop_index: str | None = None, history: int = 0,
                 **values: object) -> tuple[float, float]:
-    """Enqueue then drain `jobs` with the daemon's first_time lane; (enqueue/s, drain/s)."""
+    """Enqueue then drain `jobs` with the daemon's first_time lane; (enqueue/s, drain/s).
+
+    `history`: that many finished jobs in the table first, and ANALYZE run once the backlog is
+    in (as autovacuum would during a backlog), so the planner knows a big table of open jobs.
+    """
     async with scratch_database() as db:
         pool = await create_pool(db, max_size=4)
         if drop_index is not None:  # what an index costs the write path (see index_cost)
             await pool.execute(f"DROP INDEX {drop_index}")
         store = JobStore(pool)
+        for offset in range(0, history, 10_000):
+            await store.create_many("noop", [{} for _ in range(min(10_000, history - offset))])
+        await pool.execute("UPDATE jobs SET status = 'completed', attempts = 1, "
+                           "finished_at = now()")
         enq = await enqueue(store, jobs)
+        if history:
+            await pool.execute("VACUUM ANALYZE jobs")
         daemon = _daemon(db, **values)
         task = asyncio.create_task(daemon.run())
         await daemon.started.wait()
@@ -79,7 +89,7 @@ async def drain(dsn: str, jobs: int, drop_index: str | None = None,
         daemon.request_stop("bench done")
         await task
         done = await pool.fetchval("SELECT count(*) FROM jobs WHERE status = 'completed'")
-        assert done == jobs, f"only {done} of {jobs} completed"
+        assert done == jobs + history, f"only {done - history} of {jobs} completed"
         await pool.close()
     return enq, rate
 
@@ -159,6 +169,19 @@ async def main(jobs: int, rounds: int) -> None:
               f"{percentile(bare_lat, 99):.2f} bare NOTIFY"))
 
 
+async def with_history(jobs: int, rounds: int, history: int) -> None:
+    """The default drain on an empty table and on one with `history` finished jobs."""
+    logging.disable(logging.WARNING)
+    empty, full = [], []
+    for _ in range(rounds):
+        empty.append((await drain("", jobs))[1])
+        full.append((await drain("", jobs, history=history))[1])
+    print(f"drain of {jobs} no-op jobs beside {history:,} finished ones, median of {rounds}")
+    print(row("measure", "with history", "empty table", "ratio"))
+    print(row("drain, defaults (jobs/s)", f"{median(full):,.0f}", f"{median(empty):,.0f}",
+              f"{median(full) / median(empty):.2f}"))
+
+
 async def index_cost(jobs: int, rounds: int, index: str = "jobs_type_idx") -> None:
     """Enqueue and drain with and without one index, rounds interleaved; print both and ratios."""
     logging.disable(logging.WARNING)
@@ -225,7 +248,13 @@ if __name__ == "__main__":
                         help="only measure what jobs_type_idx costs enqueue and drain")
     parser.add_argument("--peers", action="store_true",
                         help="compare with PgQueuer and the strong bare loop (bench extra)")
+    parser.add_argument("--history", type=int, default=0, metavar="N",
+                        help="only the default drain, beside N finished jobs analyzed with "
+                        "the backlog in")
     args = parser.parse_args()
-    chosen = index_cost if args.index_cost else main_peers if args.peers else main
-    anyio.run(chosen, args.jobs, args.rounds,
-              backend_options=backend_options())
+    if args.history:
+        anyio.run(with_history, args.jobs, args.rounds, args.history,
+                  backend_options=backend_options())
+    else:
+        chosen = index_cost if args.index_cost else main_peers if args.peers else main
+        anyio.run(chosen, args.jobs, args.rounds, backend_options=backend_options())
