@@ -34,7 +34,7 @@ from supervisor.runtime.notify import Notifier, Watchdog
 from supervisor.runtime.supervise import RestartPolicy, supervise
 from supervisor.runtime.waiting import DbHealth, use_health
 from supervisor.schedule.scheduler import Scheduler
-from supervisor.store.db import create_pool
+from supervisor.store.db import create_pool, lane_pools
 from supervisor.store.embedded import EmbeddedServer
 from supervisor.store.jobs import JobStore
 from supervisor.store.migrate import migrate
@@ -177,18 +177,14 @@ class Daemon:
         # The control plane's pools run only the project's statements: no session reset.
         pool = await create_pool(dsn, max_size=CONTROL_POOL_SIZE, reset_session=False)
         stack.push_async_callback(pool.close)
-        # Claims and start marks: fast commits, one connection each at a time. Their plans do
-        # not depend on the values (always the claimable rows' partial indexes), and planning
-        # the claim with limits afresh each time cost more than running it.
-        claim_pool = await create_pool(dsn, min_size=1, max_size=3, durable=False,
-                                       reset_session=False,
-                                       server_settings={"plan_cache_mode": "force_generic_plan"})
+        claim_pool, write_pool = await lane_pools(dsn)
         stack.push_async_callback(claim_pool.close)
+        stack.push_async_callback(write_pool.close)
         job_pool = await create_pool(dsn, min_size=1, max_size=self.config.parallel_jobs + 2)
         stack.push_async_callback(job_pool.close)
         async with pool.acquire() as conn:
             await migrate(conn, self.families.migration_sources())
-        jobs, nodes, hub = JobStore(pool, claim_pool), NodeStore(pool), WakeHub()
+        jobs, nodes, hub = JobStore(pool, claim_pool, write_pool), NodeStore(pool), WakeHub()
         stack.push_async_callback(jobs.close)  # runs before claim_pool.close: it holds two
         rt = Runtime(self.config, self.families, self.registry, dsn, pool, job_pool, jobs, nodes,
                      hub, StatusWriter(jobs),

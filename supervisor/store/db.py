@@ -94,6 +94,14 @@ async def connect(dsn: str, **kwargs: Any) -> asyncpg.Connection:
     return conn  # type: ignore[no-any-return]
 
 
+# Sessions that run only statements which find jobs by key or through a partial index (claims,
+# start marks, status batches). Their plans are cached per connection, often first made on a
+# nearly empty table, where a sequential scan is cheapest, and kept until the next ANALYZE of
+# jobs: after a burst of jobs each claim and each batch then read the whole table (11 ms for a
+# claim of 100 of 20,000 jobs instead of 2, 6.6 ms for a batch of 100 finishes instead of 2.3).
+KEYED_ONLY = {"enable_seqscan": "off"}
+
+
 async def create_pool(
     dsn: str, *, min_size: int = 2, max_size: int = 10, durable: bool = True,
     reset_session: bool = True, server_settings: dict[str, str] | None = None,
@@ -121,6 +129,26 @@ async def create_pool(
         raise DatabaseUnavailable(_explain(dsn, exc)) from exc
     assert pool is not None
     return pool
+
+
+async def lane_pools(dsn: str) -> tuple[asyncpg.Pool, asyncpg.Pool]:
+    """A daemon's claim pool and its status writer's pool, both KEYED_ONLY.
+
+    Claims and start marks: fast commits, one connection per lane. Their plans do not depend on
+    the values (always the claimable rows' partial indexes, then the keys), and planning the
+    claim with limits afresh each time cost more than running it, so they keep generic plans.
+    Status batches: durable, one at a time (a second connection while isolating a refused one).
+    """
+    claims = await create_pool(dsn, min_size=1, max_size=3, durable=False, reset_session=False,
+                               server_settings={"plan_cache_mode": "force_generic_plan",
+                                                **KEYED_ONLY})
+    try:
+        writes = await create_pool(dsn, min_size=1, max_size=2, reset_session=False,
+                                   server_settings=KEYED_ONLY)
+    except BaseException:
+        await claims.close()
+        raise
+    return claims, writes
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:

@@ -94,11 +94,14 @@ def job_dict(row: asyncpg.Record) -> dict[str, Any]:
 class JobStore:
     """Job reads and writes over an asyncpg pool."""
 
-    def __init__(self, pool: asyncpg.Pool, claim_pool: asyncpg.Pool | None = None) -> None:
+    def __init__(self, pool: asyncpg.Pool, claim_pool: asyncpg.Pool | None = None,
+                 write_pool: asyncpg.Pool | None = None) -> None:
         self.pool = pool
         # Claims may go through a pool that does not wait for the WAL flush (see db.create_pool):
         # a claim lost in a database crash leaves the job open, and the token fences the rest.
         self.claim_pool = claim_pool or pool
+        # The status writer's batches, durable, on a pool of their own (see db.KEYED_ONLY).
+        self.write_pool = write_pool or pool
         # A store given a claim pool of its own (the daemon's) keeps one of its connections per
         # lane: a claim then returns without the pool's release turn (see HeldConnection). On a
         # shared pool it acquires per claim, so that pool can close without asking the store.
@@ -192,10 +195,10 @@ class JobStore:
         applied: set[int] = set()
         if finished and not released:
             # The usual batch: one statement, its own transaction (one round trip).
-            rows = await self.pool.fetch(q("finish_jobs"), *finish_columns(finished))
+            rows = await self.write_pool.fetch(q("finish_jobs"), *finish_columns(finished))
             applied = {r["id"] for r in rows}
         else:
-            async with self.pool.acquire() as conn, conn.transaction():
+            async with self.write_pool.acquire() as conn, conn.transaction():
                 if finished:
                     rows = await conn.fetch(q("finish_jobs"), *finish_columns(finished))
                     applied = {r["id"] for r in rows}

@@ -10,7 +10,7 @@ from uuid import uuid4
 
 import asyncpg
 
-from supervisor.store.db import create_pool
+from supervisor.store.db import create_pool, lane_pools
 from supervisor.store.jobs import Finish, JobStore, Started
 from supervisor.store.nodes import NodeStore
 from supervisor.store.sql import q
@@ -264,3 +264,45 @@ def _discarded_rows(node: dict[str, Any]) -> int:
         node.get("Rows Removed by Join Filter", 0))
     loops = int(node.get("Actual Loops", 1))
     return own * loops + sum(_discarded_rows(c) for c in node.get("Plans", []))
+
+
+async def test_the_lanes_pools_keep_to_keys_after_the_table_grows(db_dsn: str) -> None:
+    # A connection caches its plans, often first on a nearly empty table, where a sequential
+    # scan is cheapest, and keeps them until the next ANALYZE: after a burst of jobs each claim
+    # and each status batch would read the whole table. The lanes' pools never scan it.
+    claims, writes = await lane_pools(db_dsn)
+    control = await create_pool(db_dsn, min_size=1, max_size=2)
+    store = JobStore(control, claims, writes)
+    node = uuid4()
+
+    async def claim_and_finish(n: int) -> None:
+        got = await store.claim("first_time", node, n)
+        now = datetime.now(UTC)
+        await store.write_batch(
+            [Finish(j.id, j.token, "completed", now, now, None, {}, None) for j in got], [])
+
+    async def jobs_seq_scans() -> int:
+        await store.close()  # the held claim connection goes back to its pool, to be flushed
+        for pool, size in ((claims, 3), (writes, 2)):
+            conns = [await pool.acquire() for _ in range(size)]
+            for conn in conns:  # each backend reports its scans at its next idle moment
+                await conn.execute("SELECT pg_stat_force_next_flush()")
+                await conn.execute("SELECT 1")
+            for conn in conns:
+                await pool.release(conn)
+        return int(await control.fetchval(
+            "SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'jobs'"))
+
+    try:
+        for _ in range(8):  # past the five custom plans after which a generic one is kept
+            await store.create_many("noop", [{} for _ in range(20)])
+            await claim_and_finish(20)
+        await store.create_many("noop", [{} for _ in range(20_000)])
+        before = await jobs_seq_scans()
+        for _ in range(3):
+            await claim_and_finish(100)
+        assert await jobs_seq_scans() == before
+    finally:
+        await store.close()
+        for pool in (claims, writes, control):
+            await pool.close()
