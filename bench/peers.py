@@ -85,20 +85,23 @@ async def strong_bare_loop(jobs: int, connections: int = 4, batch: int = BATCH) 
 
 async def schema_ceiling(jobs: int, loops: int = 4, batch: int = BATCH) -> float:
     """Our own claim and finish statements on our jobs table, driven like strong_bare_loop: no
-    daemon, no queue, no workers; rows/s. What any runner of this schema could reach at best.
+    daemon, no queue, no workers; rows/s. What the strongest simple loop gets out of our schema.
 
     Each loop claims `batch` (claim_open, as the daemon's claim pool: asynchronous commit) and
-    finishes them in one finish_jobs (durable, as the status writer), on a connection of each.
+    finishes them in one finish_jobs (durable, as the status writer), on a connection of each,
+    with the settings of the daemon's lane pools (supervisor.store.db.lane_pools).
     """
-    from supervisor.store.db import create_pool
+    from supervisor.store.db import KEYED_ONLY, create_pool
     from supervisor.store.jobs import Finish, JobStore, finish_columns
     from supervisor.store.sql import q
 
     async with scratch_database("peer_schema") as db:
         claims = await create_pool(db, min_size=loops, max_size=loops, durable=False,
                                    reset_session=False,
-                                   server_settings={"plan_cache_mode": "force_generic_plan"})
-        writes = await create_pool(db, min_size=loops, max_size=loops, reset_session=False)
+                                   server_settings={"plan_cache_mode": "force_generic_plan",
+                                                    **KEYED_ONLY})
+        writes = await create_pool(db, min_size=loops, max_size=loops, reset_session=False,
+                                   server_settings=KEYED_ONLY)
         store = JobStore(writes)
         for offset in range(0, jobs, 1000):
             await store.create_many("noop", [{} for _ in range(min(1000, jobs - offset))])
