@@ -176,6 +176,9 @@ class JobStore:
             else:
                 query = q("claim_open") if lane == "first_time" else q("claim_retry")
                 rows = await conn.fetch(query, node_id, limit)
+        # The claim takes its rows by key, so they come back in id order (see claim_take):
+        # the queue gets them in the lane's claim order.
+        rows.sort(key=_open_order if lane == "first_time" else _retry_order)
         return [
             Claimed(r["id"], r["uuid"], r["job_type"], r["data"], r["token"], r["attempts"],
                     r["retry_count"], r["retry_interval"], r["created_at"], lane,
@@ -294,6 +297,14 @@ class JobStore:
         """Seconds the oldest claimable job has waited, or None."""
         value = await self.pool.fetchval(q("oldest_ready_age"))
         return None if value is None else float(value)
+
+
+def _open_order(row: asyncpg.Record) -> tuple[Any, ...]:
+    return row["priority"], row["id"]
+
+
+def _retry_order(row: asyncpg.Record) -> tuple[Any, ...]:
+    return row["priority"], row["run_after"], row["id"]
 
 
 def finish_columns(finished: Sequence[Finish]) -> list[list[Any]]:

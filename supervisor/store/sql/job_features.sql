@@ -68,14 +68,8 @@ WITH caps AS (
     SELECT id FROM (SELECT * FROM free UNION ALL SELECT * FROM capped) c
     ORDER BY priority, id
     LIMIT $2
-), claimed AS (
-    UPDATE jobs j
-    SET status = 'in_queue', node_id = $1, token = j.token + 1, updated_at = now()
-    WHERE j.id = ANY (ARRAY(SELECT id FROM picked))  -- see claim_open
-    RETURNING j.priority,
-        -- include: claimed_columns
 )
-SELECT * FROM claimed ORDER BY priority, id;
+-- include: claim_take
 
 -- name: claim_retry_capped
 -- claim_retry with the caps of claim_open_capped (and its `job_type || ''`).
@@ -98,14 +92,8 @@ WITH caps AS (
     SELECT id FROM (SELECT * FROM free UNION ALL SELECT * FROM capped) c
     ORDER BY priority, run_after, id
     LIMIT $2
-), claimed AS (
-    UPDATE jobs j
-    SET status = 'retry_in_queued', node_id = $1, token = j.token + 1, updated_at = now()
-    WHERE j.id = ANY (ARRAY(SELECT id FROM picked))  -- see claim_open
-    RETURNING j.priority,
-        -- include: claimed_columns
 )
-SELECT * FROM claimed ORDER BY priority, run_after, id;
+-- include: claim_take
 
 -- name: cancel_jobs_matching
 -- Up to $4 jobs in states $1 (of type $2, created before $3, when given) become cancelled;
